@@ -1,0 +1,167 @@
+//! The client library's error type and what a caller should do about each error.
+
+use std::time::Duration;
+
+/// What a caller should do after an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Transient (network, timeout, 5xx): try again at the normal pace, backing off if it persists.
+    Retry,
+    /// The session is no longer valid: log in again (at most once per cooldown).
+    Relogin,
+    /// The gateway asked us to back off: send nothing until the cooldown ends.
+    CoolDown,
+    /// Retrying will not help without a change (wrong password, bad configuration, unsupported).
+    GiveUp,
+}
+
+/// Everything that can go wrong talking to a gateway.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// TCP/TLS connection failed or was dropped.
+    #[error("cannot reach the gateway at {target}: {detail}")]
+    Unreachable {
+        /// Host (and port) we tried.
+        target: String,
+        /// What the transport said.
+        detail: String,
+    },
+    /// No answer within the configured timeout.
+    #[error("the gateway at {target} did not answer within {timeout:?}")]
+    Timeout {
+        /// Host (and port) we tried.
+        target: String,
+        /// The timeout that elapsed.
+        timeout: Duration,
+    },
+    /// The gateway rejected the credentials at login.
+    #[error("the gateway at {target} rejected the login (HTTP {status}): check PW_PASSWORD and PW_EMAIL")]
+    LoginRejected {
+        /// Host (and port) we tried.
+        target: String,
+        /// HTTP status of the login answer.
+        status: u16,
+    },
+    /// The login answer lacked the cookie or token the auth mode needs.
+    #[error("the gateway at {target} accepted the login but sent no {missing}")]
+    LoginIncomplete {
+        /// Host (and port) we tried.
+        target: String,
+        /// What was missing (`AuthCookie/UserRecord cookies` or `token`).
+        missing: &'static str,
+    },
+    /// The session was rejected and a re-login is not allowed yet (or did not help).
+    #[error("the gateway rejected our session for {path} (HTTP {status})")]
+    Unauthorized {
+        /// The request path.
+        path: String,
+        /// 401 or 403.
+        status: u16,
+    },
+    /// The gateway answered 429 or 503 and a cooldown has started.
+    #[error("the gateway is rate limiting ({path} answered HTTP {status}); pausing requests for {retry_after:?}")]
+    RateLimited {
+        /// The request path.
+        path: String,
+        /// 429 or 503.
+        status: u16,
+        /// How long nothing will be sent.
+        retry_after: Duration,
+    },
+    /// A cooldown is running: the request was not sent.
+    #[error("not asking the gateway: cooling down for another {remaining:?}")]
+    CoolingDown {
+        /// Time left in the cooldown.
+        remaining: Duration,
+    },
+    /// The path recently failed in a way that repeats (404, 403, 503): the request was not sent.
+    #[error("not asking the gateway for {path}: it answered HTTP {status} recently (retry in {remaining:?})")]
+    Suppressed {
+        /// The request path.
+        path: String,
+        /// The status that put it in the negative cache.
+        status: u16,
+        /// Time left before it is asked again.
+        remaining: Duration,
+    },
+    /// Any other non-success HTTP status.
+    #[error("the gateway answered HTTP {status} for {path}")]
+    Status {
+        /// The request path.
+        path: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The answer could not be decoded.
+    #[error("malformed answer for {path}: {detail}")]
+    Malformed {
+        /// The request path.
+        path: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The gateway answered with no content where a document was expected.
+    #[error("the gateway returned an empty answer for {path}")]
+    Empty {
+        /// The request path.
+        path: String,
+    },
+    /// This mode or firmware cannot provide the data.
+    #[error("{what} is not available in {mode} mode")]
+    Unsupported {
+        /// The access mode.
+        mode: &'static str,
+        /// What was asked for.
+        what: String,
+    },
+    /// The settings cannot work (bad host text, unwritable cache directory, ...).
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// The auth cache file could not be read or written.
+    #[error("auth cache file {path}: {source}")]
+    AuthCache {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl GatewayError {
+    /// What a caller should do about this error.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Self::Unreachable { .. }
+            | Self::Timeout { .. }
+            | Self::Status { .. }
+            | Self::Malformed { .. }
+            | Self::Empty { .. }
+            | Self::AuthCache { .. } => ErrorClass::Retry,
+            Self::Unauthorized { .. } => ErrorClass::Relogin,
+            Self::RateLimited { .. } | Self::CoolingDown { .. } | Self::Suppressed { .. } => {
+                ErrorClass::CoolDown
+            }
+            Self::LoginRejected { .. }
+            | Self::LoginIncomplete { .. }
+            | Self::Unsupported { .. }
+            | Self::Config(_) => ErrorClass::GiveUp,
+        }
+    }
+
+    /// How long to wait before the gateway may be asked again, when the error says.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => Some(*retry_after),
+            Self::CoolingDown { remaining } | Self::Suppressed { remaining, .. } => {
+                Some(*remaining)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the request never left this process (a cooldown or negative cache held it back).
+    pub fn was_held_back(&self) -> bool {
+        matches!(self, Self::CoolingDown { .. } | Self::Suppressed { .. })
+    }
+}

@@ -1,0 +1,1 @@
+//! The one HTTP client builder for gateway traffic.

@@ -1,0 +1,3 @@
+//! Local legacy access mode: the gateway's `/api/*` with the customer password.
+
+pub mod vitals_wire;

@@ -1,0 +1,59 @@
+//! Gateway-protection policy shared by every access mode: the clock, cooldowns and negative caches.
+
+use std::fmt::Debug;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// Source of "now" for every time-dependent rule, so tests can move time by hand.
+pub trait Clock: Send + Sync + Debug + 'static {
+    /// The current instant.
+    fn now(&self) -> Instant;
+}
+
+/// The real clock (tokio's, so a paused test runtime also pauses it).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TokioClock;
+
+impl Clock for TokioClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+}
+
+/// A clock that only moves when told to (for tests that cross network boundaries).
+#[derive(Debug)]
+pub struct ManualClock {
+    start: Instant,
+    offset: Mutex<Duration>,
+}
+
+impl ManualClock {
+    /// A clock frozen at the current instant.
+    pub fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            offset: Mutex::new(Duration::ZERO),
+        }
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        let mut offset = self.offset.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *offset += by;
+    }
+}
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Instant {
+        let offset = *self.offset.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.start + offset
+    }
+}
