@@ -35,7 +35,9 @@ pub enum GatewayError {
         timeout: Duration,
     },
     /// The gateway rejected the credentials at login.
-    #[error("the gateway at {target} rejected the login (HTTP {status}): check PW_PASSWORD and PW_EMAIL")]
+    #[error(
+        "the gateway at {target} rejected the login (HTTP {status}): check PW_PASSWORD and PW_EMAIL"
+    )]
     LoginRejected {
         /// Host (and port) we tried.
         target: String,
@@ -50,6 +52,18 @@ pub enum GatewayError {
         /// What was missing (`AuthCookie/UserRecord cookies` or `token`).
         missing: &'static str,
     },
+    /// A recent login was rejected: no login is sent until the back-off ends.
+    #[error(
+        "not logging in to the gateway at {target}: the last login was rejected (HTTP {status}); next attempt in {remaining:?}"
+    )]
+    LoginBackoff {
+        /// Host (and port) we tried.
+        target: String,
+        /// HTTP status of the last rejected login (200 when the answer lacked the cookie/token).
+        status: u16,
+        /// Time left before the next login may be sent.
+        remaining: Duration,
+    },
     /// The session was rejected and a re-login is not allowed yet (or did not help).
     #[error("the gateway rejected our session for {path} (HTTP {status})")]
     Unauthorized {
@@ -59,7 +73,9 @@ pub enum GatewayError {
         status: u16,
     },
     /// The gateway answered 429 or 503 and a cooldown has started.
-    #[error("the gateway is rate limiting ({path} answered HTTP {status}); pausing requests for {retry_after:?}")]
+    #[error(
+        "the gateway is rate limiting ({path} answered HTTP {status}); pausing requests for {retry_after:?}"
+    )]
     RateLimited {
         /// The request path.
         path: String,
@@ -75,7 +91,9 @@ pub enum GatewayError {
         remaining: Duration,
     },
     /// The path recently failed in a way that repeats (404, 403, 503): the request was not sent.
-    #[error("not asking the gateway for {path}: it answered HTTP {status} recently (retry in {remaining:?})")]
+    #[error(
+        "not asking the gateway for {path}: it answered HTTP {status} recently (retry in {remaining:?})"
+    )]
     Suppressed {
         /// The request path.
         path: String,
@@ -139,9 +157,10 @@ impl GatewayError {
             | Self::Empty { .. }
             | Self::AuthCache { .. } => ErrorClass::Retry,
             Self::Unauthorized { .. } => ErrorClass::Relogin,
-            Self::RateLimited { .. } | Self::CoolingDown { .. } | Self::Suppressed { .. } => {
-                ErrorClass::CoolDown
-            }
+            Self::RateLimited { .. }
+            | Self::CoolingDown { .. }
+            | Self::Suppressed { .. }
+            | Self::LoginBackoff { .. } => ErrorClass::CoolDown,
             Self::LoginRejected { .. }
             | Self::LoginIncomplete { .. }
             | Self::Unsupported { .. }
@@ -153,15 +172,18 @@ impl GatewayError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::RateLimited { retry_after, .. } => Some(*retry_after),
-            Self::CoolingDown { remaining } | Self::Suppressed { remaining, .. } => {
-                Some(*remaining)
-            }
+            Self::CoolingDown { remaining }
+            | Self::Suppressed { remaining, .. }
+            | Self::LoginBackoff { remaining, .. } => Some(*remaining),
             _ => None,
         }
     }
 
     /// Whether the request never left this process (a cooldown or negative cache held it back).
     pub fn was_held_back(&self) -> bool {
-        matches!(self, Self::CoolingDown { .. } | Self::Suppressed { .. })
+        matches!(
+            self,
+            Self::CoolingDown { .. } | Self::Suppressed { .. } | Self::LoginBackoff { .. }
+        )
     }
 }

@@ -1,4 +1,14 @@
 //! Gateway-protection policy shared by every access mode: the clock, cooldowns and negative caches.
+//!
+//! [`GatewayGuard`] holds the state (global cooldown, per-path negative cache, re-login limiter,
+//! login back-off); every rule reads time from an injected [`Clock`], so tests move time by hand.
+
+mod guard;
+
+pub use guard::{
+    GatewayGuard, LOGIN_BACKOFF_FIRST, LOGIN_BACKOFF_MAX, MAX_PAUSE, MIN_RATE_LIMIT_PAUSE,
+    NOT_FOUND_SUPPRESSION, RELOGIN_WINDOW, UNAUTHORIZED_SUPPRESSION, rate_limit_pause,
+};
 
 use std::fmt::Debug;
 use std::sync::Mutex;
@@ -40,7 +50,10 @@ impl ManualClock {
 
     /// Moves the clock forward.
     pub fn advance(&self, by: Duration) {
-        let mut offset = self.offset.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut offset = self
+            .offset
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         *offset += by;
     }
 }
@@ -53,7 +66,10 @@ impl Default for ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> Instant {
-        let offset = *self.offset.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let offset = *self
+            .offset
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         self.start + offset
     }
 }

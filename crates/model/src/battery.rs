@@ -103,7 +103,8 @@ mod tests {
 
     #[test]
     fn soe_fixture_reads_raw_and_app_scale() {
-        let soe = StateOfEnergy::from_json(&fixture("simulator/api.system_status.soe.json")).unwrap();
+        let soe =
+            StateOfEnergy::from_json(&fixture("simulator/api.system_status.soe.json")).unwrap();
         assert_eq!(soe.raw_pct, 23.975388);
         assert!((soe.app_pct() - 19.974092631578948).abs() < 1e-9);
     }
@@ -113,12 +114,18 @@ mod tests {
         let op = Operation::from_json(&fixture("bogus/api.operation.json")).unwrap();
         assert_eq!(op.real_mode.as_deref(), Some("self_consumption"));
         let raw = op.backup_reserve_raw_pct.unwrap();
-        assert!((op.reserve_app_pct().unwrap() - crate::scale::reserve_raw_to_app_pct(raw)).abs() < 1e-12);
+        assert!(
+            (op.reserve_app_pct().unwrap() - crate::scale::reserve_raw_to_app_pct(raw)).abs()
+                < 1e-12
+        );
     }
 
     #[test]
     fn solar_only_operation_has_no_reserve() {
-        let op = Operation::from_json(&serde_json::json!({"real_mode": null, "backup_reserve_percent": null})).unwrap();
+        let op = Operation::from_json(
+            &serde_json::json!({"real_mode": null, "backup_reserve_percent": null}),
+        )
+        .unwrap();
         assert_eq!(op.reserve_app_pct(), None);
     }
 
@@ -127,7 +134,11 @@ mod tests {
         let st = SystemStatus::from_json(&fixture("bogus/api.system_status.json")).unwrap();
         assert_eq!(st.battery_blocks.len(), 2);
         assert_eq!(st.full_pack_energy_wh, Some(25995.0));
-        let sum: f64 = st.battery_blocks.iter().filter_map(|b| b.full_pack_energy_wh).sum();
+        let sum: f64 = st
+            .battery_blocks
+            .iter()
+            .filter_map(|b| b.full_pack_energy_wh)
+            .sum();
         assert_eq!(sum, 25995.0);
     }
 }

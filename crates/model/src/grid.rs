@@ -133,7 +133,8 @@ mod tests {
             "{}/../../testdata/local/bogus/api.system_status.grid_status.offline.json",
             env!("CARGO_MANIFEST_DIR")
         );
-        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let status = GridStatus::from_json(&json).unwrap();
         assert_eq!(status.state.numeric(), Some(0));
     }
