@@ -1,1 +1,129 @@
-//! Placeholder.
+//! `powerwall-server`: a drop-in replacement for the pyPowerwall caching proxy.
+//!
+//! Data flow: one poller per gateway reads its poll plan (one request in flight) and publishes
+//! immutable snapshots; routes only read the latest snapshot, so no client request ever waits on
+//! the gateway for data the plan covers.
+
+pub mod clock;
+pub mod engine;
+pub mod json;
+pub mod routes;
+pub mod settings;
+pub mod stats;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use powerwall_gateway::local::{AuthMode, LocalClient, LocalConfig};
+use powerwall_gateway::{GatewayAccess, Secret};
+use powerwall_simulator::{SimulatorConfig, SimulatorHandle};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::engine::{GatewayEngine, PollPlan};
+use crate::routes::AppState;
+use crate::settings::{GatewaySource, Settings};
+
+/// A server that is listening, with its poller and (in `--simulate`) its simulator.
+pub struct RunningServer {
+    addr: SocketAddr,
+    engine: GatewayEngine,
+    simulator: Option<SimulatorHandle>,
+    stop: oneshot::Sender<()>,
+    serve: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// The address it listens on (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The in-process simulator, when started with `--simulate`.
+    pub fn simulator(&self) -> Option<&SimulatorHandle> {
+        self.simulator.as_ref()
+    }
+
+    /// The gateway client behind the poller.
+    pub fn gateway(&self) -> &Arc<dyn GatewayAccess> {
+        self.engine.access()
+    }
+
+    /// Stops accepting connections, finishes in-flight requests, stops polling.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.serve.await.context("server task failed")??;
+        drop(self.engine);
+        if let Some(simulator) = self.simulator {
+            simulator.shutdown();
+        }
+        Ok(())
+    }
+}
+
+/// Starts the simulator (if asked), the poller and the HTTP listener.
+pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
+    let (config, simulator) = match settings.gateway.clone() {
+        GatewaySource::Local(config) => (config, None),
+        GatewaySource::Simulated => {
+            let sim_config = SimulatorConfig::default();
+            let simulator = powerwall_simulator::start(sim_config.clone())
+                .await
+                .context("starting the built-in simulator")?;
+            tracing::info!("built-in simulator listening on {}", simulator.url());
+            let config = LocalConfig {
+                host: simulator.host(),
+                password: Secret::new(sim_config.customer_password),
+                email: sim_config.email,
+                timezone: "America/Los_Angeles".to_owned(),
+                auth_mode: AuthMode::Cookie,
+                cache_file: settings.cache_file.clone(),
+                timeout: Duration::from_secs(5),
+                pool_max_idle: 2,
+            };
+            (config, Some(simulator))
+        }
+    };
+    let target = config.host.clone();
+    let access: Arc<dyn GatewayAccess> =
+        Arc::new(LocalClient::new(config).context("configuring the gateway client")?);
+    let mode = access.mode();
+    let engine = GatewayEngine::spawn(
+        access,
+        PollPlan::standard(),
+        settings.freshness.clone(),
+        settings.presentation.clone(),
+    );
+    let state = AppState::new(
+        engine.snapshots(),
+        settings.freshness.clone(),
+        target.clone(),
+        mode,
+    );
+    let app = routes::app(state, &settings.base_url);
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {} (PW_BIND_ADDRESS/PW_PORT)", settings.listen))?;
+    let addr = listener
+        .local_addr()
+        .context("reading the listen address")?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serve = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    tracing::info!("powerwall-server listening on http://{addr} (gateway {target}, mode {mode})");
+    Ok(RunningServer {
+        addr,
+        engine,
+        simulator,
+        stop,
+        serve,
+    })
+}

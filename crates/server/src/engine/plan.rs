@@ -1,0 +1,104 @@
+//! The poll plan: which documents are read, and how often.
+
+use std::time::Duration;
+
+use powerwall_gateway::DataKind;
+use tokio::time::Instant;
+
+/// One line of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanEntry {
+    /// The document.
+    pub kind: DataKind,
+    /// Read it at most this often; `None` = every poll.
+    pub every: Option<Duration>,
+}
+
+/// The documents one gateway's poller reads, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollPlan {
+    /// Entries in request order (the gateway sees them one at a time).
+    pub entries: Vec<PlanEntry>,
+}
+
+impl PollPlan {
+    /// What the routes of this build serve: power and battery every poll, identity rarely.
+    pub fn standard() -> Self {
+        let every_poll = |kind| PlanEntry { kind, every: None };
+        Self {
+            entries: vec![
+                PlanEntry {
+                    kind: DataKind::Status,
+                    every: Some(Duration::from_secs(60)),
+                },
+                every_poll(DataKind::Aggregates),
+                every_poll(DataKind::Soe),
+                every_poll(DataKind::GridStatus),
+                PlanEntry {
+                    kind: DataKind::SiteName,
+                    every: Some(Duration::from_secs(600)),
+                },
+            ],
+        }
+    }
+
+    /// The entries due now, given when each kind was last attempted.
+    pub fn due<'a>(
+        &'a self,
+        now: Instant,
+        last_attempt: impl Fn(DataKind) -> Option<Instant> + 'a,
+    ) -> impl Iterator<Item = DataKind> + 'a {
+        self.entries.iter().filter_map(move |entry| {
+            let due = match (entry.every, last_attempt(entry.kind)) {
+                (Some(every), Some(last)) => now.saturating_duration_since(last) >= every,
+                _ => true,
+            };
+            due.then_some(entry.kind)
+        })
+    }
+
+    /// How long a document of `kind` waits between reads (zero for every-poll entries).
+    pub fn period(&self, kind: DataKind) -> Duration {
+        self.entries
+            .iter()
+            .find(|entry| entry.kind == kind)
+            .and_then(|entry| entry.every)
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// How many upstream reads `polls` polls cost at most (for tests and the bench).
+    pub fn max_requests(&self, polls: u64, elapsed: Duration) -> u64 {
+        self.entries
+            .iter()
+            .map(|entry| match entry.every {
+                None => polls,
+                Some(every) => (elapsed.as_secs() / every.as_secs().max(1) + 1).min(polls),
+            })
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_entries_wait_for_their_period() {
+        let plan = PollPlan::standard();
+        let now = Instant::now();
+        let all: Vec<_> = plan.due(now, |_| None).collect();
+        assert_eq!(all.len(), 5);
+        let recent: Vec<_> = plan.due(now, |_| Some(now)).collect();
+        assert_eq!(
+            recent,
+            vec![DataKind::Aggregates, DataKind::Soe, DataKind::GridStatus]
+        );
+    }
+
+    #[test]
+    fn request_bound_counts_slow_entries_once_per_period() {
+        let plan = PollPlan::standard();
+        assert_eq!(plan.max_requests(1, Duration::ZERO), 5);
+        assert_eq!(plan.max_requests(3, Duration::from_secs(10)), 3 * 3 + 1 + 1);
+    }
+}

@@ -1,0 +1,48 @@
+//! Response framing shared by the API routes: content type, CORS, the proxy's `null` form.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+
+/// `application/json` with `Access-Control-Allow-Origin: *` (Grafana reads cross-origin).
+pub fn json(body: Bytes) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The proxy's "no data" answer: HTTP 200 with the body `null` (pollers rely on the 200).
+pub fn null() -> Response {
+    json(Bytes::from_static(b"null"))
+}
+
+/// CORS pre-flight answer.
+pub fn preflight() -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        [
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, OPTIONS"),
+            (header::ACCESS_CONTROL_ALLOW_HEADERS, "Content-Type"),
+        ],
+    )
+        .into_response()
+}
+
+/// A JSON error for paths this build does not serve.
+pub fn not_found() -> Response {
+    let mut response = json(Bytes::from_static(br#"{"error": "Not Found"}"#));
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    response
+}

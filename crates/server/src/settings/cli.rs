@@ -1,0 +1,217 @@
+//! Command line and environment: every flag also reads the proxy's `PW_*` variable.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Parser};
+
+/// Parses the proxy's boolean convention: `yes`/`no` (also `true/false/1/0/on/off`, any case).
+///
+/// The original treats anything but `yes` as false; we reject typos instead of silently
+/// switching a feature off, and name the variable in the error.
+pub fn parse_yes_no(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "yes" | "true" | "1" | "on" => Ok(true),
+        "no" | "false" | "0" | "off" | "" => Ok(false),
+        other => Err(format!("expected yes or no, got {other:?}")),
+    }
+}
+
+/// `powerwall-server`: a fast, gentle local server for Tesla Powerwall gateways.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "powerwall-server", version, about, long_about = None)]
+pub struct Cli {
+    /// Run against the built-in gateway simulator (no Powerwall needed).
+    #[arg(long)]
+    pub simulate: bool,
+
+    /// Gateway address, `host` or `host:port` (empty selects cloud modes).
+    #[arg(long, env = "PW_HOST", value_name = "PW_HOST", default_value = "")]
+    pub host: String,
+
+    /// Customer password of the gateway's local API.
+    #[arg(
+        long,
+        env = "PW_PASSWORD",
+        value_name = "PW_PASSWORD",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub password: String,
+
+    /// Customer e-mail sent at login.
+    #[arg(
+        long,
+        env = "PW_EMAIL",
+        value_name = "PW_EMAIL",
+        default_value = "email@example.com"
+    )]
+    pub email: String,
+
+    /// Timezone of the site.
+    #[arg(
+        long,
+        env = "PW_TIMEZONE",
+        value_name = "PW_TIMEZONE",
+        default_value = "America/Los_Angeles"
+    )]
+    pub timezone: String,
+
+    /// Gateway (QR sticker) password, for TEDAPI.
+    #[arg(
+        long = "gw-pwd",
+        env = "PW_GW_PWD",
+        value_name = "PW_GW_PWD",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub gw_pwd: String,
+
+    /// RSA private key for TEDAPI v1r.
+    #[arg(long, env = "PW_RSA_KEY_PATH", value_name = "PW_RSA_KEY_PATH")]
+    pub rsa_key_path: Option<PathBuf>,
+
+    /// Listen address (empty = all interfaces).
+    #[arg(
+        long,
+        env = "PW_BIND_ADDRESS",
+        value_name = "PW_BIND_ADDRESS",
+        default_value = ""
+    )]
+    pub bind_address: String,
+
+    /// Listen port.
+    #[arg(long, env = "PW_PORT", value_name = "PW_PORT", default_value_t = 8675)]
+    pub port: u16,
+
+    /// Seconds between polls of the gateway (the proxy's cache lifetime).
+    #[arg(
+        long,
+        env = "PW_CACHE_EXPIRE",
+        value_name = "PW_CACHE_EXPIRE",
+        default_value_t = 5
+    )]
+    pub cache_expire: u64,
+
+    /// Longest age, in seconds, of last-good data served while the gateway fails.
+    #[arg(
+        long,
+        env = "PW_CACHE_TTL",
+        value_name = "PW_CACHE_TTL",
+        default_value_t = 30
+    )]
+    pub cache_ttl: u64,
+
+    /// Gateway request timeout in seconds.
+    #[arg(
+        long,
+        env = "PW_TIMEOUT",
+        value_name = "PW_TIMEOUT",
+        default_value_t = 5
+    )]
+    pub timeout: u64,
+
+    /// Persistent connections kept to the gateway (0 disables keep-alive).
+    #[arg(
+        long,
+        env = "PW_POOL_MAXSIZE",
+        value_name = "PW_POOL_MAXSIZE",
+        default_value_t = 15
+    )]
+    pub pool_maxsize: usize,
+
+    /// Local API auth style: `cookie` or `token`.
+    #[arg(
+        long,
+        env = "PW_AUTH_MODE",
+        value_name = "PW_AUTH_MODE",
+        default_value = "cookie"
+    )]
+    pub auth_mode: String,
+
+    /// Directory of credential files (and default home of the auth cache file).
+    #[arg(
+        long,
+        env = "PW_AUTH_PATH",
+        value_name = "PW_AUTH_PATH",
+        default_value = ""
+    )]
+    pub auth_path: String,
+
+    /// Auth cache file (default `.powerwall`, or `<PW_AUTH_PATH>/.powerwall`).
+    #[arg(long, env = "PW_CACHE_FILE", value_name = "PW_CACHE_FILE")]
+    pub cache_file: Option<PathBuf>,
+
+    /// Serve last-good data for up to PW_CACHE_TTL seconds while the gateway fails (yes/no).
+    #[arg(long, env = "PW_GRACEFUL_DEGRADATION", value_name = "PW_GRACEFUL_DEGRADATION", default_value = "yes", value_parser = parse_yes_no, action = ArgAction::Set)]
+    pub graceful_degradation: bool,
+
+    /// Track connection health (yes/no).
+    #[arg(long, env = "PW_HEALTH_CHECK", value_name = "PW_HEALTH_CHECK", default_value = "yes", value_parser = parse_yes_no, action = ArgAction::Set)]
+    pub health_check: bool,
+
+    /// Answer at once without waiting on a gateway known to be failing (yes/no).
+    #[arg(long, env = "PW_FAIL_FAST", value_name = "PW_FAIL_FAST", default_value = "no", value_parser = parse_yes_no, action = ArgAction::Set)]
+    pub fail_fast: bool,
+
+    /// Report negative solar as is (`yes`) or clamp it to 0 and add it to home (`no`).
+    #[arg(long, env = "PW_NEG_SOLAR", value_name = "PW_NEG_SOLAR", default_value = "yes", value_parser = parse_yes_no, action = ArgAction::Set)]
+    pub neg_solar: bool,
+
+    /// Grid power with |W| at or below this is reported as 0 (0 disables).
+    #[arg(
+        long,
+        env = "PW_SITE_ZERO_THRESHOLD",
+        value_name = "PW_SITE_ZERO_THRESHOLD",
+        default_value = "0"
+    )]
+    pub site_zero_threshold: String,
+
+    /// Path prefix when behind a reverse proxy.
+    #[arg(
+        long,
+        env = "PROXY_BASE_URL",
+        value_name = "PROXY_BASE_URL",
+        default_value = "/"
+    )]
+    pub proxy_base_url: String,
+
+    /// Debug logging (yes/no).
+    #[arg(long, env = "PW_DEBUG", value_name = "PW_DEBUG", default_value = "no", value_parser = parse_yes_no, action = ArgAction::Set)]
+    pub debug: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yes_no_accepts_the_proxy_values_and_rejects_typos() {
+        assert_eq!(parse_yes_no("yes"), Ok(true));
+        assert_eq!(parse_yes_no("YES"), Ok(true));
+        assert_eq!(parse_yes_no("no"), Ok(false));
+        assert_eq!(parse_yes_no("1"), Ok(true));
+        assert!(parse_yes_no("maybe").is_err());
+    }
+
+    #[test]
+    fn defaults_match_the_proxy() {
+        let cli = Cli::try_parse_from(["powerwall-server"]).unwrap();
+        assert_eq!(cli.port, 8675);
+        assert_eq!(cli.cache_expire, 5);
+        assert_eq!(cli.cache_ttl, 30);
+        assert_eq!(cli.timeout, 5);
+        assert!(cli.graceful_degradation && cli.health_check && cli.neg_solar);
+        assert!(!cli.fail_fast && !cli.debug);
+        assert_eq!(cli.email, "email@example.com");
+    }
+
+    #[test]
+    fn bad_boolean_is_a_clear_error() {
+        let err = Cli::try_parse_from(["powerwall-server", "--debug", "perhaps"]).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("expected yes or no") && text.contains("PW_DEBUG"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,300 @@
+//! Settings: CLI + environment merged into one validated value, passed explicitly everywhere.
+
+mod cli;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use powerwall_gateway::local::{AuthMode, LocalConfig};
+use powerwall_gateway::select::{ModeSettings, select_mode};
+use powerwall_gateway::{AccessMode, Secret};
+
+pub use cli::{Cli, parse_yes_no};
+
+/// A configuration that cannot work, with the variable to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A value is malformed.
+    #[error("{variable}: {message}")]
+    Invalid {
+        /// The environment variable (or flag) at fault.
+        variable: &'static str,
+        /// What is wrong and what is expected.
+        message: String,
+    },
+    /// The chosen access mode is not available in this build yet.
+    #[error("access mode {mode} is not supported yet: {hint}")]
+    UnsupportedMode {
+        /// The mode the settings select.
+        mode: AccessMode,
+        /// What to set instead.
+        hint: &'static str,
+    },
+}
+
+/// Where the gateway is.
+#[derive(Debug, Clone)]
+pub enum GatewaySource {
+    /// A real gateway over the local API.
+    Local(LocalConfig),
+    /// The built-in simulator, started in-process on a free loopback port.
+    Simulated,
+}
+
+/// How the proxy presents data (the knobs of the legacy routes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Presentation {
+    /// `PW_NEG_SOLAR`: keep negative solar as reported.
+    pub neg_solar: bool,
+    /// `PW_SITE_ZERO_THRESHOLD`: grid power with |W| ≤ this is shown as 0 (0 = off).
+    pub site_zero_threshold_w: i64,
+}
+
+/// Freshness and gateway-protection knobs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Freshness {
+    /// `PW_CACHE_EXPIRE`: poll period.
+    pub poll_interval: Duration,
+    /// `PW_CACHE_TTL`: longest age of last-good data served while the gateway fails.
+    pub cache_ttl: Duration,
+    /// `PW_GRACEFUL_DEGRADATION`.
+    pub graceful_degradation: bool,
+    /// `PW_HEALTH_CHECK`.
+    pub health_check: bool,
+    /// `PW_FAIL_FAST`.
+    pub fail_fast: bool,
+}
+
+impl Freshness {
+    /// The oldest data a route may serve: the poll period plus, with degradation on, the TTL.
+    pub fn max_age(&self) -> Duration {
+        let window = if self.graceful_degradation {
+            self.cache_ttl
+        } else {
+            Duration::ZERO
+        };
+        window + self.poll_interval.max(Duration::from_secs(1))
+    }
+}
+
+/// The validated settings of one server process.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// The gateway.
+    pub gateway: GatewaySource,
+    /// Freshness and protection.
+    pub freshness: Freshness,
+    /// Route presentation knobs.
+    pub presentation: Presentation,
+    /// `PROXY_BASE_URL`, always ending in `/`.
+    pub base_url: String,
+    /// `PW_DEBUG`.
+    pub debug: bool,
+    /// `PW_CACHE_FILE` as resolved (shown in `/stats` as `cf`).
+    pub cache_file: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Validates the parsed command line and environment.
+    pub fn from_cli(cli: Cli) -> Result<Self, SettingsError> {
+        let listen = listen_address(&cli.bind_address, cli.port)?;
+        let timeout = Duration::from_secs(cli.timeout.max(1));
+        let cache_file = resolve_cache_file(&cli);
+        let gateway = if cli.simulate {
+            GatewaySource::Simulated
+        } else {
+            local_source(&cli, timeout, cache_file.clone())?
+        };
+        let site_zero_threshold_w = match cli.site_zero_threshold.trim().parse::<i64>() {
+            Ok(value) => value,
+            Err(_) => {
+                // The proxy falls back to 0 here instead of refusing to start; so do we.
+                tracing::warn!(
+                    "PW_SITE_ZERO_THRESHOLD must be an integer, got {:?}; defaulting to 0",
+                    cli.site_zero_threshold
+                );
+                0
+            }
+        };
+        if cli.cache_expire < 5 {
+            tracing::warn!(
+                "Cache expiration set below 5s (PW_CACHE_EXPIRE={}): the gateway is polled more often",
+                cli.cache_expire
+            );
+        }
+        Ok(Self {
+            listen,
+            gateway,
+            freshness: Freshness {
+                poll_interval: Duration::from_secs(cli.cache_expire.max(1)),
+                cache_ttl: Duration::from_secs(cli.cache_ttl),
+                graceful_degradation: cli.graceful_degradation,
+                health_check: cli.health_check,
+                fail_fast: cli.fail_fast,
+            },
+            presentation: Presentation {
+                neg_solar: cli.neg_solar,
+                site_zero_threshold_w,
+            },
+            base_url: normalise_base_url(&cli.proxy_base_url),
+            debug: cli.debug,
+            cache_file,
+        })
+    }
+}
+
+fn listen_address(bind: &str, port: u16) -> Result<SocketAddr, SettingsError> {
+    let bind = bind.trim().trim_start_matches('[').trim_end_matches(']');
+    let ip = if bind.is_empty() {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    } else {
+        bind.parse().map_err(|_| SettingsError::Invalid {
+            variable: "PW_BIND_ADDRESS",
+            message: format!("{bind:?} is not an IP address (leave empty for all interfaces)"),
+        })?
+    };
+    Ok(SocketAddr::new(ip, port))
+}
+
+fn resolve_cache_file(cli: &Cli) -> Option<PathBuf> {
+    if let Some(path) = &cli.cache_file {
+        return Some(path.clone());
+    }
+    if cli.simulate {
+        // The simulator hands out a fresh session each run; nothing worth persisting.
+        return None;
+    }
+    let dir = cli.auth_path.trim();
+    Some(if dir.is_empty() {
+        PathBuf::from(".powerwall")
+    } else {
+        PathBuf::from(dir).join(".powerwall")
+    })
+}
+
+fn local_source(
+    cli: &Cli,
+    timeout: Duration,
+    cache_file: Option<PathBuf>,
+) -> Result<GatewaySource, SettingsError> {
+    let mode = select_mode(&ModeSettings {
+        host: cli.host.trim().to_owned(),
+        password: !cli.password.is_empty(),
+        gw_pwd: !cli.gw_pwd.is_empty(),
+        rsa_key_path: cli.rsa_key_path.is_some(),
+        fleetapi_auth_file: false,
+    })
+    .map_err(|err| SettingsError::Invalid {
+        variable: "PW_HOST",
+        message: err.to_string(),
+    })?;
+    match mode {
+        AccessMode::Local => Ok(GatewaySource::Local(LocalConfig {
+            host: cli.host.trim().to_owned(),
+            password: Secret::new(cli.password.clone()),
+            email: cli.email.clone(),
+            timezone: cli.timezone.clone(),
+            auth_mode: AuthMode::parse(&cli.auth_mode),
+            cache_file,
+            timeout,
+            pool_max_idle: cli.pool_maxsize,
+        })),
+        AccessMode::TedapiFull | AccessMode::TedapiHybrid | AccessMode::V1r => {
+            Err(SettingsError::UnsupportedMode {
+                mode,
+                hint: "set PW_HOST and PW_PASSWORD (customer password) for the local API",
+            })
+        }
+        AccessMode::Cloud | AccessMode::Fleet => Err(SettingsError::UnsupportedMode {
+            mode,
+            hint: "set PW_HOST and PW_PASSWORD for the local API, or run with --simulate",
+        }),
+    }
+}
+
+/// `PROXY_BASE_URL` always ends with `/` (and starts with one).
+fn normalise_base_url(raw: &str) -> String {
+    let mut base = raw.trim().to_owned();
+    if !base.starts_with('/') {
+        base.insert(0, '/');
+    }
+    if !base.ends_with('/') {
+        base.push('/');
+    }
+    base
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn settings(args: &[&str]) -> Result<Settings, SettingsError> {
+        let mut full = vec!["powerwall-server"];
+        full.extend_from_slice(args);
+        Settings::from_cli(Cli::try_parse_from(full).unwrap())
+    }
+
+    #[test]
+    fn local_mode_from_host_and_password() {
+        let s = settings(&["--host", "10.0.1.99:8443", "--password", "ABCDE"]).unwrap();
+        let GatewaySource::Local(config) = s.gateway else {
+            panic!("expected local");
+        };
+        assert_eq!(config.host, "10.0.1.99:8443");
+        assert_eq!(config.password.expose(), "ABCDE");
+        assert_eq!(s.listen.port(), 8675);
+        assert_eq!(s.cache_file, Some(PathBuf::from(".powerwall")));
+    }
+
+    #[test]
+    fn simulate_needs_no_gateway_settings() {
+        let s = settings(&["--simulate"]).unwrap();
+        assert!(matches!(s.gateway, GatewaySource::Simulated));
+        assert_eq!(s.cache_file, None);
+    }
+
+    #[test]
+    fn cloud_mode_is_reported_as_not_yet_supported() {
+        let err = settings(&[]).unwrap_err();
+        assert!(err.to_string().contains("PW_HOST"), "{err}");
+    }
+
+    #[test]
+    fn bad_bind_address_names_the_variable() {
+        let err = settings(&["--simulate", "--bind-address", "nowhere"]).unwrap_err();
+        assert!(err.to_string().starts_with("PW_BIND_ADDRESS"), "{err}");
+    }
+
+    #[test]
+    fn base_url_gets_slashes() {
+        assert_eq!(normalise_base_url("/pwp"), "/pwp/");
+        assert_eq!(normalise_base_url("pwp/"), "/pwp/");
+        assert_eq!(normalise_base_url("/"), "/");
+    }
+
+    #[test]
+    fn cache_file_follows_auth_path() {
+        let s = settings(&[
+            "--host",
+            "h",
+            "--password",
+            "p",
+            "--auth-path",
+            "/var/lib/pw",
+        ])
+        .unwrap();
+        assert_eq!(s.cache_file, Some(PathBuf::from("/var/lib/pw/.powerwall")));
+    }
+
+    #[test]
+    fn max_age_depends_on_degradation() {
+        let mut fresh = settings(&["--simulate"]).unwrap().freshness;
+        assert_eq!(fresh.max_age(), Duration::from_secs(35));
+        fresh.graceful_degradation = false;
+        assert_eq!(fresh.max_age(), Duration::from_secs(5));
+    }
+}

@@ -1,0 +1,103 @@
+//! The proxy's request counters (`gets`, `posts`, `errors`, `timeout`, `uri`), shared by `/stats`,
+//! `/health` and `/help`.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Most distinct paths counted by name; later new paths count under `other` (as the proxy does).
+const MAX_URI_KEYS: usize = 100;
+
+/// Request counters of this process.
+#[derive(Debug, Default)]
+pub struct RequestStats {
+    gets: AtomicU64,
+    posts: AtomicU64,
+    errors: AtomicU64,
+    timeouts: AtomicU64,
+    uri: Mutex<BTreeMap<String, u64>>,
+}
+
+/// A copy of the counters at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatsView {
+    /// GETs answered with a body.
+    pub gets: u64,
+    /// POSTs answered 200.
+    pub posts: u64,
+    /// Errors (bad POSTs, unexpected failures).
+    pub errors: u64,
+    /// Routes that had no data to give (`null` bodies) or timed out.
+    pub timeouts: u64,
+    /// Per-path GET counts.
+    pub uri: BTreeMap<String, u64>,
+}
+
+impl RequestStats {
+    /// Counts a GET that produced a body, under its path (query excluded).
+    pub fn count_get(&self, path: &str) {
+        self.gets.fetch_add(1, Ordering::Relaxed);
+        let mut uri = self
+            .uri
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = uri.get_mut(path) {
+            *count += 1;
+        } else if uri.len() < MAX_URI_KEYS {
+            uri.insert(path.to_owned(), 1);
+        } else {
+            *uri.entry("other".to_owned()).or_default() += 1;
+        }
+    }
+
+    /// Counts a GET whose route had no data (`null`).
+    pub fn count_no_data(&self) {
+        self.timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a successful POST.
+    pub fn count_post(&self) {
+        self.posts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an error.
+    pub fn count_error(&self) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counters now.
+    pub fn view(&self) -> StatsView {
+        StatsView {
+            gets: self.gets.load(Ordering::Relaxed),
+            posts: self.posts.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+            timeouts: self.timeouts.load(Ordering::Relaxed),
+            uri: self
+                .uri
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_caps_paths() {
+        let stats = RequestStats::default();
+        for i in 0..105 {
+            stats.count_get(&format!("/p{i}"));
+        }
+        stats.count_get("/p0");
+        stats.count_no_data();
+        let view = stats.view();
+        assert_eq!(view.gets, 106);
+        assert_eq!(view.timeouts, 1);
+        assert_eq!(view.uri.len(), 101);
+        assert_eq!(view.uri["other"], 5);
+        assert_eq!(view.uri["/p0"], 2);
+    }
+}

@@ -1,0 +1,149 @@
+//! Shared harness of the end-to-end tests: a simulator and a server on loopback port 0.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use clap::Parser;
+use powerwall_server::RunningServer;
+use powerwall_server::settings::{Cli, Settings};
+use powerwall_simulator::{SimulatorConfig, SimulatorHandle};
+use serde_json::Value;
+
+/// Upper bound for waiting on anything in a test (then the test fails instead of hanging).
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A simulator on 127.0.0.1:0 with the default credentials.
+pub async fn simulator() -> SimulatorHandle {
+    powerwall_simulator::start(SimulatorConfig::default())
+        .await
+        .expect("simulator starts")
+}
+
+/// A server on 127.0.0.1:0 pointed at `host`, with extra CLI arguments.
+pub async fn server(
+    host: &str,
+    password: &str,
+    extra: &[&str],
+) -> (RunningServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cache_file = dir.path().join(".powerwall");
+    let mut args = vec![
+        "powerwall-server".to_owned(),
+        "--host".into(),
+        host.into(),
+        "--password".into(),
+        password.into(),
+        "--email".into(),
+        "me@example.com".into(),
+        "--bind-address".into(),
+        "127.0.0.1".into(),
+        "--port".into(),
+        "0".into(),
+        "--cache-expire".into(),
+        "1".into(),
+        "--cache-file".into(),
+        cache_file.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let settings =
+        Settings::from_cli(Cli::try_parse_from(args).expect("cli parses")).expect("settings valid");
+    let server = powerwall_server::start(settings)
+        .await
+        .expect("server starts");
+    (server, dir)
+}
+
+/// An HTTP(S) client for the server and the simulator's control API.
+///
+/// reqwest is built without a default TLS provider; the gateway builder brings its own (and trusts
+/// the simulator's self-signed certificate, as for gateways).
+pub fn http() -> reqwest::Client {
+    powerwall_gateway::http::gateway_client(powerwall_gateway::http::GatewayHttpSettings {
+        timeout: Duration::from_secs(10),
+        pool_max_idle: 4,
+    })
+    .expect("client builds")
+}
+
+/// The client for the simulator's control API.
+pub fn sim_http() -> reqwest::Client {
+    http()
+}
+
+/// GET a server path, returning status and body text.
+pub async fn get(server: &RunningServer, path: &str) -> (u16, String) {
+    let url = format!("http://{}{}", server.addr(), path);
+    let response = http().get(url).send().await.expect("server answers");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+/// GET a server path and parse JSON.
+pub async fn get_json(server: &RunningServer, path: &str) -> Value {
+    let (status, body) = get(server, path).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path} is not JSON ({e}): {body}"))
+}
+
+/// GET a simulator control path and parse JSON.
+pub async fn sim_json(sim: &SimulatorHandle, path: &str) -> Value {
+    let response = sim_http()
+        .get(format!("{}{}", sim.url(), path))
+        .send()
+        .await
+        .expect("simulator answers");
+    response.json().await.expect("simulator JSON")
+}
+
+/// GET a simulator control path, returning the text.
+pub async fn sim_get(sim: &SimulatorHandle, path: &str) -> String {
+    sim_http()
+        .get(format!("{}{}", sim.url(), path))
+        .send()
+        .await
+        .expect("simulator answers")
+        .text()
+        .await
+        .expect("text")
+}
+
+/// POST JSON to a simulator control path.
+pub async fn sim_post(sim: &SimulatorHandle, path: &str, body: Value) -> Value {
+    let response = sim_http()
+        .post(format!("{}{}", sim.url(), path))
+        .json(&body)
+        .send()
+        .await
+        .expect("simulator answers");
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
+    response.json().await.unwrap_or(Value::Null)
+}
+
+/// Waits until `check` returns `Some`, polling every 100 ms, failing after [`PATIENCE`].
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Count of one `METHOD /path` in the simulator's request counter.
+pub fn count(counter: &Value, key: &str) -> u64 {
+    counter["by_path"][key].as_u64().unwrap_or(0)
+}
