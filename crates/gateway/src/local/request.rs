@@ -100,7 +100,8 @@ pub(crate) fn apply_failure(
         }
         Outcome::RateLimited { retry_after } => {
             let pause = guard.start_cooldown(retry_after);
-            tracing::warn!(path, ?pause, "gateway answered 429: pausing all requests");
+            // The caller reports the returned error; this line is for tracing the decision.
+            tracing::debug!(path, ?pause, "gateway answered 429: pausing all requests");
             GatewayError::RateLimited {
                 path: path_owned,
                 status: code,

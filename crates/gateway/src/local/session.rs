@@ -122,7 +122,7 @@ impl LocalClient {
             200..=299 => {}
             status @ (401 | 403) => {
                 let backoff = self.guard.login_rejected(status);
-                tracing::warn!(target, status, ?backoff, "the gateway rejected the login");
+                tracing::debug!(target, status, ?backoff, "the gateway rejected the login");
                 return Err(GatewayError::LoginRejected { target, status });
             }
             _ => {

@@ -159,10 +159,10 @@ impl Poller {
         self.health.last_error_at = Some(Instant::now());
         // One clear line per distinct problem; repeats go to debug so logs stay readable.
         if self.logged_error.as_deref() != Some(message.as_str()) {
-            tracing::error!("gateway {}: {message}", self.access.target());
+            tracing::error!(gateway = self.access.target(), "{message}");
             self.logged_error = Some(message.clone());
         } else {
-            tracing::debug!("gateway {} still failing: {message}", self.access.target());
+            tracing::debug!(gateway = self.access.target(), "still failing: {message}");
         }
         self.health.last_error = Some(message);
     }
