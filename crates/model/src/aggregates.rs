@@ -100,10 +100,7 @@ mod tests {
 
     #[test]
     fn reads_the_simulator_fixture() {
-        let json: serde_json::Value = serde_json::from_str(include_str!(
-            "../../../testdata/local/simulator/api.meters.aggregates.json"
-        ))
-        .unwrap();
+        let json = crate::local_fixture("simulator/api.meters.aggregates.json");
         let agg = Aggregates::from_json(&json).unwrap();
         assert_eq!(agg.site_w(), Some(-2100.0));
         assert_eq!(agg.battery_w(), Some(-3500.0));

@@ -95,11 +95,7 @@ impl SystemStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> serde_json::Value {
-        let path = format!("{}/../../testdata/local/{name}", env!("CARGO_MANIFEST_DIR"));
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
+    use crate::local_fixture as fixture;
 
     #[test]
     fn soe_fixture_reads_raw_and_app_scale() {

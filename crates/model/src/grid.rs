@@ -129,12 +129,7 @@ mod tests {
 
     #[test]
     fn reads_the_offline_fixture() {
-        let path = format!(
-            "{}/../../testdata/local/bogus/api.system_status.grid_status.offline.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let json: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let json = crate::local_fixture("bogus/api.system_status.grid_status.offline.json");
         let status = GridStatus::from_json(&json).unwrap();
         assert_eq!(status.state.numeric(), Some(0));
     }

@@ -49,3 +49,11 @@ pub fn from_document<T: serde::de::DeserializeOwned>(
 ) -> Result<T, ModelError> {
     T::deserialize(value).map_err(|source| ModelError::Shape { document, source })
 }
+
+/// Reads a JSON document from the repository's `testdata/local/` (unit tests only).
+#[cfg(test)]
+pub(crate) fn local_fixture(name: &str) -> serde_json::Value {
+    let path = format!("{}/../../testdata/local/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"));
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{path}: {err}"))
+}

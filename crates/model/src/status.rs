@@ -112,12 +112,7 @@ mod tests {
 
     #[test]
     fn status_fixture() {
-        let path = format!(
-            "{}/../../testdata/local/simulator/api.status.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let json: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let json = crate::local_fixture("simulator/api.status.json");
         let status = GatewayStatus::from_json(&json).unwrap();
         assert_eq!(status.din.as_deref(), Some("1232100-00-E--TG123456789ABC"));
         assert_eq!(status.firmware().unwrap().vint(), Some(234400));

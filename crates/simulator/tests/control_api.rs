@@ -52,23 +52,9 @@ async fn scenarios_pin_exact_balanced_aggregates() {
     )
     .await;
     assert_eq!(grid["grid_status"], json!("SystemIslandedActive"));
-    let active: Value = client
-        .get(format!("{}/test/scenario", sim.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let active: Value = common::open_json(&client, format!("{}/test/scenario", sim.url())).await;
     assert_eq!(active, json!({"active_scenario": "nighttime-outage"}));
-    let state: Value = client
-        .get(format!("{}/test/state", sim.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state: Value = common::open_json(&client, format!("{}/test/state", sim.url())).await;
     assert_eq!(
         (state["battery_w"].as_f64(), state["site_w"].as_f64()),
         (Some(900.0), Some(0.0))
@@ -135,26 +121,13 @@ async fn counter_counts_every_gateway_request_and_resets() {
         &session,
     )
     .await;
-    let counter: Value = client
-        .get(format!("{}/test/counter", sim.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let counter: Value = common::open_json(&client, format!("{}/test/counter", sim.url())).await;
     assert_eq!(counter["api_total"], json!(4));
     assert_eq!(counter["by_path"]["POST /api/login/Basic"], json!(1));
     assert_eq!(counter["by_path"]["GET /api/status?x=1"], json!(1));
     assert_eq!(counter["by_path"]["GET /api/meters/aggregates"], json!(2));
-    let reset: Value = client
-        .get(format!("{}/test/counter/reset", sim.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let reset: Value =
+        common::open_json(&client, format!("{}/test/counter/reset", sim.url())).await;
     assert_eq!(reset, json!({"api_total": 0, "by_path": {}}));
     assert_eq!(sim.counter().api_total, 0);
 }
@@ -238,14 +211,7 @@ async fn faults_status_drop_and_expired_session() {
         .unwrap();
     assert_eq!(cut.status(), StatusCode::OK);
     assert!(serde_json::from_slice::<Value>(&cut.bytes().await.unwrap()).is_err());
-    let listed: Value = client
-        .get(format!("{}/test/faults", sim.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = common::open_json(&client, format!("{}/test/faults", sim.url())).await;
     assert_eq!(listed["faults"].as_array().map(Vec::len), Some(1));
     let cleared = client
         .delete(format!("{}/test/faults", sim.url()))

@@ -13,14 +13,7 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn status_is_open_and_everything_else_needs_a_session() {
     let (sim, client) = (simulator().await, client());
-    let status: Value = client
-        .get(format!("{}/api/status", sim.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status: Value = common::open_json(&client, format!("{}/api/status", sim.url())).await;
     assert_eq!(status["version"], json!("23.28.2 27626f98"));
     assert_eq!(status["din"], json!("1232100-00-E--TG123456789ABC"));
 
@@ -155,14 +148,7 @@ async fn vitals_are_protobuf_until_the_firmware_drops_them() {
         body,
         json!({"code": 404, "error": "File Not Found", "message": "Firmware does not support vitals API"})
     );
-    let status: Value = client
-        .get(format!("{}/api/status", sim.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status: Value = common::open_json(&client, format!("{}/api/status", sim.url())).await;
     assert_eq!(status["version"], json!("23.44.0 9064fc6a"));
 }
 

@@ -1,82 +1,22 @@
-//! Shared helpers of the end-to-end tests: a TLS client that accepts the simulator's
-//! self-signed certificate, a simulator on a frozen clock, and a customer login.
+//! Shared helpers of the end-to-end tests: the gateway crate's TLS client (it accepts the
+//! simulator's self-signed certificate), a simulator on a frozen clock, and a customer login.
 
 #![allow(clippy::unwrap_used, dead_code)] // test helpers: a failure here is a failed test
 
-use std::sync::Arc;
-
 use powerwall_simulator::{SimulatorConfig, SimulatorHandle, start};
 use reqwest::{Client, StatusCode, header};
-use rustls::DigitallySignedStruct;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use serde_json::Value;
 
 /// 2024-01-24 12:00 UTC, the fixtures' reference instant.
 pub const START: f64 = 1_706_097_600.0;
 
-/// Gateways use self-signed certificates; clients never verify them (gateway-protocols §0).
-#[derive(Debug)]
-struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
+/// A client that trusts the simulator's self-signed certificate, as gateway clients do.
 pub fn client() -> Client {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
-        .with_no_client_auth();
-    Client::builder()
-        .tls_backend_preconfigured(tls)
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .unwrap()
+    powerwall_gateway::http::gateway_client(powerwall_gateway::http::GatewayHttpSettings {
+        timeout: std::time::Duration::from_secs(10),
+        pool_max_idle: 2,
+    })
+    .unwrap()
 }
 
 pub async fn simulator() -> SimulatorHandle {
@@ -137,4 +77,9 @@ pub async fn get_json(client: &Client, url: String, session: &Session) -> (Statu
         .unwrap();
     let status = response.status();
     (status, response.json().await.unwrap())
+}
+
+/// GETs a URL without a session and parses the JSON answer.
+pub async fn open_json(client: &Client, url: String) -> Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
 }
