@@ -13,7 +13,6 @@ pub mod stats;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use powerwall_gateway::local::{AuthMode, LocalClient, LocalConfig};
@@ -81,8 +80,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
                 timezone: "America/Los_Angeles".to_owned(),
                 auth_mode: AuthMode::Cookie,
                 cache_file: settings.cache_file.clone(),
-                timeout: Duration::from_secs(5),
-                pool_max_idle: 2,
+                timeout: settings.gateway_timeout,
+                pool_max_idle: settings.gateway_pool_max_idle,
             };
             (config, Some(simulator))
         }

@@ -267,3 +267,46 @@ async fn rate_limit_pauses_all_gateway_requests() {
     server.shutdown().await.unwrap();
     sim.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn framing_matches_the_proxy_under_a_base_url() {
+    let sim = simulator().await;
+    let (server, _dir) = server(&sim.host(), "password", &["--proxy-base-url", "/pwp"]).await;
+    eventually("first data", || async {
+        (get_json(&server, "/aggregates").await != Value::Null).then_some(())
+    })
+    .await;
+    let client = http();
+    let base = format!("http://{}", server.addr());
+
+    let response = client.get(format!("{base}/pwp/soe")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(headers["access-control-allow-origin"], "*");
+    let body = response.bytes().await.unwrap();
+    assert_eq!(headers["content-length"], body.len().to_string().as_str());
+    let bare = get_json(&server, "/soe").await;
+    assert!(
+        bare["percentage"].is_number(),
+        "bare paths keep working: {bare}"
+    );
+
+    let head = client.head(format!("{base}/version")).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["access-control-allow-origin"], "*");
+    assert!(head.bytes().await.unwrap().is_empty());
+
+    let preflight = client
+        .request(reqwest::Method::OPTIONS, format!("{base}/aggregates"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    assert_eq!(
+        preflight.headers()["access-control-allow-methods"],
+        "GET, POST, OPTIONS"
+    );
+    server.shutdown().await.unwrap();
+    sim.shutdown();
+}

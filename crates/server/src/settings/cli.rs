@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgAction, Parser};
+use powerwall_gateway::Secret;
 
 /// Parses the proxy's boolean convention: `yes`/`no` (also `true/false/1/0/on/off`, any case).
 ///
@@ -14,6 +15,11 @@ pub fn parse_yes_no(value: &str) -> Result<bool, String> {
         "no" | "false" | "0" | "off" | "" => Ok(false),
         other => Err(format!("expected yes or no, got {other:?}")),
     }
+}
+
+/// Wraps a credential so that no `Debug` of the command line can print it.
+fn parse_secret(value: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(value))
 }
 
 /// `powerwall-server`: a fast, gentle local server for Tesla Powerwall gateways.
@@ -34,9 +40,10 @@ pub struct Cli {
         env = "PW_PASSWORD",
         value_name = "PW_PASSWORD",
         default_value = "",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = parse_secret
     )]
-    pub password: String,
+    pub password: Secret,
 
     /// Customer e-mail sent at login.
     #[arg(
@@ -62,9 +69,10 @@ pub struct Cli {
         env = "PW_GW_PWD",
         value_name = "PW_GW_PWD",
         default_value = "",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = parse_secret
     )]
-    pub gw_pwd: String,
+    pub gw_pwd: Secret,
 
     /// RSA private key for TEDAPI v1r.
     #[arg(long, env = "PW_RSA_KEY_PATH", value_name = "PW_RSA_KEY_PATH")]
@@ -203,6 +211,23 @@ mod tests {
         assert!(cli.graceful_degradation && cli.health_check && cli.neg_solar);
         assert!(!cli.fail_fast && !cli.debug);
         assert_eq!(cli.email, "email@example.com");
+    }
+
+    #[test]
+    fn credentials_never_print() {
+        let cli = Cli::try_parse_from([
+            "powerwall-server",
+            "--password",
+            "hunter2",
+            "--gw-pwd",
+            "QRSTUVWXYZ",
+        ])
+        .unwrap();
+        let text = format!("{cli:?}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("QRSTUVWXYZ"),
+            "{text}"
+        );
     }
 
     #[test]

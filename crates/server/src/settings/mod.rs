@@ -6,9 +6,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use powerwall_gateway::AccessMode;
 use powerwall_gateway::local::{AuthMode, LocalConfig};
 use powerwall_gateway::select::{ModeSettings, select_mode};
-use powerwall_gateway::{AccessMode, Secret};
 
 pub use cli::{Cli, parse_yes_no};
 
@@ -95,6 +95,10 @@ pub struct Settings {
     pub debug: bool,
     /// `PW_CACHE_FILE` as resolved (shown in `/stats` as `cf`).
     pub cache_file: Option<PathBuf>,
+    /// `PW_TIMEOUT`: connect and read timeout of every gateway request.
+    pub gateway_timeout: Duration,
+    /// `PW_POOL_MAXSIZE`: idle keep-alive connections kept to the gateway.
+    pub gateway_pool_max_idle: usize,
 }
 
 impl Settings {
@@ -142,6 +146,8 @@ impl Settings {
             base_url: normalise_base_url(&cli.proxy_base_url),
             debug: cli.debug,
             cache_file,
+            gateway_timeout: timeout,
+            gateway_pool_max_idle: cli.pool_maxsize,
         })
     }
 }
@@ -194,7 +200,7 @@ fn local_source(
     match mode {
         AccessMode::Local => Ok(GatewaySource::Local(LocalConfig {
             host: cli.host.trim().to_owned(),
-            password: Secret::new(cli.password.clone()),
+            password: cli.password.clone(),
             email: cli.email.clone(),
             timezone: cli.timezone.clone(),
             auth_mode: AuthMode::parse(&cli.auth_mode),
