@@ -12,6 +12,7 @@ pub mod local;
 pub mod policy;
 pub mod secret;
 pub mod select;
+pub mod tedapi;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -1,0 +1,1 @@
+//! From TEDAPI config and status documents to local-API-shaped JSON (gateway-protocols §3).

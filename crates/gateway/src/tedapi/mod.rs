@@ -1,0 +1,7 @@
+//! TEDAPI access mode: protobuf over HTTPS with the gateway password (Powerwall 2/+/3).
+//!
+//! `wire` holds the envelope messages and request builders (shared with the simulator);
+//! `convert` turns TEDAPI config and status documents into local-API shapes.
+
+pub mod convert;
+pub mod wire;

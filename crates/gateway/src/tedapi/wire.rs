@@ -1,0 +1,1 @@
+//! TEDAPI wire format: envelope messages, request builders, response parsing.
