@@ -1,1 +1,0 @@
-//! TEDAPI wire format: envelope messages, request builders, response parsing.
