@@ -1,1 +1,0 @@
-//! From TEDAPI config and status documents to local-API-shaped JSON (gateway-protocols §3).
