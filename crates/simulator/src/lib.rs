@@ -1,8 +1,11 @@
 //! A faithful fake Tesla Energy Gateway for tests and demos.
 //!
 //! One physical model of a site ([`model`]) sits behind every persona. Today the persona is the
-//! gateway's local legacy API (`local`, gateway-protocols §1 and §10.2); TEDAPI, v1r, cloud and
-//! Fleet personas are meant to be added over the same model. A control API under `/test`
+//! gateway's local legacy API (`local`, gateway-protocols §1 and §10.2); the TEDAPI JSON documents
+//! are generated from the same model (`tedapi`, §2.15, readable through
+//! [`SimulatorHandle::tedapi_documents`]) ahead of their HTTP persona; v1r, cloud and Fleet
+//! personas are meant to be added over the same model. The site's make-up is chosen at start
+//! ([`TopologyKind`]: two Powerwall 2, or Powerwall 3 sites). A control API under `/test`
 //! (`control`) keeps the original simulator's scenario endpoints (§9.2) and adds a JSON surface
 //! for the clock, firmware, sessions, request counters and fault injection (§10.8).
 //!
@@ -12,6 +15,7 @@ mod control;
 mod local;
 pub mod model;
 mod sim;
+mod tedapi;
 mod tls;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -20,6 +24,8 @@ use std::sync::Arc;
 pub use control::counter::CounterSnapshot;
 pub use control::faults::{FaultKind, FaultSpec};
 pub use model::reading::SiteReading;
+pub use model::topology::TopologyKind;
+pub use tedapi::TedapiDocuments;
 
 use sim::Sim;
 
@@ -42,6 +48,8 @@ pub struct SimulatorConfig {
     pub freeze_clock: bool,
     /// Site time zone as a fixed offset from UTC in seconds (default −8 h, America/Los_Angeles).
     pub utc_offset_secs: i32,
+    /// Which site is simulated (default: two Powerwall 2).
+    pub topology: TopologyKind,
 }
 
 impl Default for SimulatorConfig {
@@ -55,6 +63,7 @@ impl Default for SimulatorConfig {
             start_epoch: None,
             freeze_clock: false,
             utc_offset_secs: -8 * 3600,
+            topology: TopologyKind::Pw2,
         }
     }
 }
@@ -129,7 +138,7 @@ pub async fn start(config: SimulatorConfig) -> Result<SimulatorHandle, Simulator
             tracing::error!(%error, "simulator server stopped");
         }
     });
-    tracing::info!(%addr, firmware = %config.firmware, "simulator listening");
+    tracing::info!(%addr, firmware = %config.firmware, topology = %config.topology, "simulator listening");
     Ok(SimulatorHandle {
         addr,
         sim,
@@ -174,6 +183,12 @@ impl SimulatorHandle {
     /// The site's physical values now, exactly as the local API serves them at this instant.
     pub fn reading(&self) -> SiteReading {
         self.sim.reading()
+    }
+
+    /// The TEDAPI JSON documents (config, DeviceController answers, components) of the site now,
+    /// all rendered from one instant of the model.
+    pub fn tedapi_documents(&self) -> TedapiDocuments {
+        self.sim.tedapi_documents()
     }
 
     /// Applies a `/test/scenario/<name>` scenario (or `live`) as the control API would.

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::Parser;
-use powerwall_simulator::{SimulatorConfig, start};
+use powerwall_simulator::{SimulatorConfig, TopologyKind, start};
 
 /// A faithful fake Tesla Energy Gateway (local API persona) with a `/test` control API.
 #[derive(Debug, Parser)]
@@ -36,6 +36,10 @@ struct Args {
     /// Site UTC offset in minutes (default −480, America/Los_Angeles standard time).
     #[arg(long, env = "SIM_UTC_OFFSET_MINUTES", default_value_t = -480, allow_hyphen_values = true)]
     utc_offset_minutes: i32,
+    /// Simulated site: pw2 (two Powerwall 2), pw3 (Powerwall 3 + expansion) or pw3-multi
+    /// (pw3 plus two follower Powerwall 3).
+    #[arg(long, env = "SIM_TOPOLOGY", default_value = "pw2")]
+    topology: TopologyKind,
 }
 
 #[tokio::main]
@@ -58,6 +62,7 @@ async fn main() -> ExitCode {
         start_epoch: args.start_time,
         freeze_clock: args.freeze_clock,
         utc_offset_secs: args.utc_offset_minutes.saturating_mul(60),
+        topology: args.topology,
     };
     let handle = match start(config).await {
         Ok(handle) => handle,

@@ -19,6 +19,7 @@ use crate::model::reading::{SiteReading, Snapshot};
 use crate::model::scenarios;
 use crate::model::site::{Operation, Site};
 use crate::model::topology::Topology;
+use crate::tedapi::TedapiDocuments;
 use crate::{SimulatorConfig, SimulatorError, control, local};
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it: a bug in one request
@@ -55,7 +56,7 @@ impl Sim {
         let clock = SimClock::new(config.start_epoch, config.freeze_clock);
         let now = clock.now_ns();
         let site = Site::new(
-            Topology::from_fixture()?,
+            Topology::build(config.topology)?,
             config.firmware.clone(),
             config.utc_offset_secs,
             now,
@@ -131,6 +132,11 @@ impl Sim {
     /// The site advanced to now.
     pub fn snapshot(&self) -> Snapshot {
         self.world().snapshot()
+    }
+
+    /// The TEDAPI JSON documents of the site now, all from one snapshot.
+    pub fn tedapi_documents(&self) -> TedapiDocuments {
+        TedapiDocuments::render(&self.snapshot(), &self.fixtures)
     }
 
     /// Public reading of the site now.

@@ -147,6 +147,13 @@ pub fn rfc3339_micros(ns: i128, utc_offset_secs: i32) -> String {
     )
 }
 
+/// ISO 8601 to the second with a `±HH:MM` offset, as the TEDAPI `system.time`
+/// (`2024-01-24T04:00:00-08:00`).
+pub fn iso8601_seconds(ns: i128, utc_offset_secs: i32) -> String {
+    let at = local(ns, utc_offset_secs);
+    format!("{}{}", date_time(at, 'T'), offset_text(at, true))
+}
+
 /// The `/api/status` `start_time` form: `2023-10-13 04:01:45 -0800`.
 pub fn gateway_start_time(ns: i128, utc_offset_secs: i32) -> String {
     let at = local(ns, utc_offset_secs);
@@ -232,6 +239,11 @@ mod tests {
             "2023-12-16 08:33:19 -0800"
         );
         assert_eq!(rfc3339_nanos(0, 0), "1970-01-01T00:00:00.000000000+00:00");
+        assert_eq!(iso8601_seconds(ns, -8 * 3600), "2023-12-16T08:33:19-08:00");
+        assert_eq!(
+            iso8601_seconds(ns, 5 * 3600 + 1800),
+            "2023-12-16T22:03:19+05:30"
+        );
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 pub mod clock;
 pub mod flows;
+pub mod kind;
+pub mod pw3;
 pub mod reading;
 pub mod scenarios;
 pub mod site;

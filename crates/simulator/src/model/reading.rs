@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::clock::{ns_to_secs, rfc3339_nanos};
 use super::flows::Flows;
 use super::site::{EnergyCounters, Operation, Pins, Site};
-use super::topology::{GATEWAY_DIN, Topology, split_exact};
+use super::topology::{Topology, split_exact};
 
 /// One battery pack at an instant, values as `/api/system_status` serves them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -125,9 +125,9 @@ impl Snapshot {
         self.packs.iter().map(|pack| pack.full_pack_energy_wh).sum()
     }
 
-    /// Gateway DIN.
-    pub fn din(&self) -> &'static str {
-        GATEWAY_DIN
+    /// Gateway DIN (on Powerwall 3 sites the leader's).
+    pub fn din(&self) -> String {
+        self.topology.gateway_din()
     }
 
     /// `now` as the gateway's RFC 3339 text with nanoseconds and offset.

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, dead_code)] // test helpers: a failure here is a failed test
 
-use powerwall_simulator::{SimulatorConfig, SimulatorHandle, start};
+use powerwall_simulator::{SimulatorConfig, SimulatorHandle, TopologyKind, start};
 use reqwest::{Client, StatusCode, header};
 use serde_json::Value;
 
@@ -20,9 +20,15 @@ pub fn client() -> Client {
 }
 
 pub async fn simulator() -> SimulatorHandle {
+    simulator_with(TopologyKind::Pw2).await
+}
+
+/// A simulator of the given topology on a frozen clock at [`START`].
+pub async fn simulator_with(topology: TopologyKind) -> SimulatorHandle {
     start(SimulatorConfig {
         start_epoch: Some(START),
         freeze_clock: true,
+        topology,
         ..SimulatorConfig::default()
     })
     .await

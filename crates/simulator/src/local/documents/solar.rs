@@ -6,6 +6,7 @@ use super::super::fixtures::Fixtures;
 use super::{battery_frequency, battery_voltage, num, set};
 use crate::model::clock::rfc3339_micros;
 use crate::model::reading::Snapshot;
+use crate::model::topology::PW2_STRINGS;
 
 /// One PV string of the solar inverter at an instant.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -20,12 +21,12 @@ pub struct PvString {
     pub power: f64,
 }
 
-/// Splits solar production over the four strings A–D with the captured proportions.
+/// Splits solar production over the four strings A–D of the Powerwall 2 site's inverter
+/// ([`PW2_STRINGS`], the captured proportions).
 pub fn pv_strings(solar_w: f64) -> [PvString; 4] {
-    // Captured PVAC vitals: A 441 W, B disconnected, C 746 W, D 731 W.
-    const WEIGHTS: [f64; 4] = [441.0, 0.0, 746.0, 731.0];
-    const VOLTAGES: [f64; 4] = [256.9, 0.0, 294.4, 294.8];
-    let total: f64 = WEIGHTS.iter().sum();
+    let weights = PW2_STRINGS.map(|string| string.weight);
+    let voltages = PW2_STRINGS.map(|string| string.voltage_v);
+    let total: f64 = weights.iter().sum();
     let producing = solar_w > 0.0;
     let mut strings = [PvString {
         connected: false,
@@ -34,15 +35,15 @@ pub fn pv_strings(solar_w: f64) -> [PvString; 4] {
         power: 0.0,
     }; 4];
     for (index, string) in strings.iter_mut().enumerate() {
-        let connected = WEIGHTS[index] > 0.0;
+        let connected = weights[index] > 0.0;
         let power = if producing && connected {
-            (solar_w * WEIGHTS[index] / total).round()
+            (solar_w * weights[index] / total).round()
         } else {
             0.0
         };
         let voltage = match (connected, producing) {
             (false, _) => 0.0,
-            (true, true) => VOLTAGES[index],
+            (true, true) => voltages[index],
             (true, false) => 10.3,
         };
         *string = PvString {
