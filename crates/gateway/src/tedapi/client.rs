@@ -1,0 +1,1 @@
+//! The TEDAPI access mode: transport, connect sequence, caching and protection.
