@@ -35,14 +35,14 @@ pub enum GatewayError {
         timeout: Duration,
     },
     /// The gateway rejected the credentials at login.
-    #[error(
-        "the gateway at {target} rejected the login (HTTP {status}): check PW_PASSWORD and PW_EMAIL"
-    )]
+    #[error("the gateway at {target} rejected the login (HTTP {status}): check {credential}")]
     LoginRejected {
         /// Host (and port) we tried.
         target: String,
         /// HTTP status of the login answer.
         status: u16,
+        /// The setting to check, e.g. `PW_PASSWORD (the customer password)`.
+        credential: &'static str,
     },
     /// The login answer lacked the cookie or token the auth mode needs.
     #[error("the gateway at {target} accepted the login but sent no {missing}")]

@@ -123,7 +123,11 @@ impl LocalClient {
             status @ (401 | 403) => {
                 let backoff = self.guard.login_rejected(status);
                 tracing::debug!(target, status, ?backoff, "the gateway rejected the login");
-                return Err(GatewayError::LoginRejected { target, status });
+                return Err(GatewayError::LoginRejected {
+                    target,
+                    status,
+                    credential: "PW_PASSWORD (the customer password)",
+                });
             }
             _ => {
                 let outcome = classify(reply.status, reply.retry_after(), Attempt::Retry);

@@ -1,1 +1,0 @@
-//! The TEDAPI access mode: transport, connect sequence, caching and protection.

@@ -1,0 +1,348 @@
+//! Cached TEDAPI queries (gateway-protocols §2.10): one slot per query, each holding its answer
+//! for `cache_ttl`, with one upstream exchange for any number of concurrent callers.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::TedapiClient;
+use super::transport::Method;
+use crate::GatewayError;
+use crate::tedapi::convert::FirmwareInfo;
+use crate::tedapi::wire::{QueryRole, TedapiRequest, TedapiResponse, parse_response};
+
+/// One cached query: the last answer with its time, and the last failure.
+///
+/// Single flight: the fetch runs while the slot's async lock is held, so callers that arrive
+/// meanwhile wait and then take the outcome of that one exchange, failure included, instead of
+/// sending their own (a dead gateway costs one timeout per round, not one per caller).
+#[derive(Debug)]
+pub(crate) struct Slot<T> {
+    state: tokio::sync::Mutex<SlotState<T>>,
+    /// Completed fetches; a waiter that sees it move knows its question was just answered.
+    attempts: AtomicU64,
+}
+
+#[derive(Debug)]
+struct SlotState<T> {
+    value: Option<(Instant, Arc<T>)>,
+    last_error: Option<GatewayError>,
+}
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Self {
+            state: tokio::sync::Mutex::new(SlotState {
+                value: None,
+                last_error: None,
+            }),
+            attempts: AtomicU64::new(0),
+        }
+    }
+}
+
+impl<T> Slot<T> {
+    /// The cached answer if it is younger than `ttl`, without waiting for a running fetch.
+    pub(crate) fn fresh(&self, now: Instant, ttl: Duration) -> Option<Arc<T>> {
+        let state = self.state.try_lock().ok()?;
+        fresh_value(&state, now, ttl)
+    }
+
+    /// The last answer whatever its age (firmware facts survive a failed refresh, §3.1).
+    pub(crate) fn last(&self) -> Option<Arc<T>> {
+        let state = self.state.try_lock().ok()?;
+        state.value.as_ref().map(|(_, value)| Arc::clone(value))
+    }
+
+    /// The cached answer if fresh, else the outcome of one fetch shared by every waiting caller.
+    pub(crate) async fn get_or_fetch<F, Fut>(
+        &self,
+        now: impl Fn() -> Instant,
+        ttl: Duration,
+        fetch: F,
+    ) -> Result<Arc<T>, GatewayError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, GatewayError>>,
+    {
+        let seen = self.attempts.load(Ordering::Acquire);
+        let mut state = self.state.lock().await;
+        if self.attempts.load(Ordering::Acquire) != seen {
+            // Another caller fetched while we waited: share its outcome.
+            if let Some(error) = &state.last_error {
+                return Err(replay(error));
+            }
+            if let Some((_, value)) = &state.value {
+                return Ok(Arc::clone(value));
+            }
+        }
+        if let Some(value) = fresh_value(&state, now(), ttl) {
+            return Ok(value);
+        }
+        let outcome = fetch().await;
+        self.attempts.fetch_add(1, Ordering::Release);
+        match outcome {
+            Ok(value) => {
+                let value = Arc::new(value);
+                state.value = Some((now(), Arc::clone(&value)));
+                state.last_error = None;
+                Ok(value)
+            }
+            Err(error) => {
+                state.last_error = Some(replay(&error));
+                Err(error)
+            }
+        }
+    }
+}
+
+fn fresh_value<T>(state: &SlotState<T>, now: Instant, ttl: Duration) -> Option<Arc<T>> {
+    let (stamp, value) = state.value.as_ref()?;
+    (now.saturating_duration_since(*stamp) < ttl).then(|| Arc::clone(value))
+}
+
+/// A copy of an error for a caller that shared the exchange (`GatewayError` holds an
+/// `io::Error` in one variant, so it cannot derive `Clone`).
+pub(crate) fn replay(error: &GatewayError) -> GatewayError {
+    use GatewayError as E;
+    match error {
+        E::Unreachable { target, detail } => E::Unreachable {
+            target: target.clone(),
+            detail: detail.clone(),
+        },
+        E::Timeout { target, timeout } => E::Timeout {
+            target: target.clone(),
+            timeout: *timeout,
+        },
+        E::LoginRejected {
+            target,
+            status,
+            credential,
+        } => E::LoginRejected {
+            target: target.clone(),
+            status: *status,
+            credential,
+        },
+        E::LoginIncomplete { target, missing } => E::LoginIncomplete {
+            target: target.clone(),
+            missing,
+        },
+        E::LoginBackoff {
+            target,
+            status,
+            remaining,
+        } => E::LoginBackoff {
+            target: target.clone(),
+            status: *status,
+            remaining: *remaining,
+        },
+        E::Unauthorized { path, status } => E::Unauthorized {
+            path: path.clone(),
+            status: *status,
+        },
+        E::RateLimited {
+            path,
+            status,
+            retry_after,
+        } => E::RateLimited {
+            path: path.clone(),
+            status: *status,
+            retry_after: *retry_after,
+        },
+        E::CoolingDown { remaining } => E::CoolingDown {
+            remaining: *remaining,
+        },
+        E::Suppressed {
+            path,
+            status,
+            remaining,
+        } => E::Suppressed {
+            path: path.clone(),
+            status: *status,
+            remaining: *remaining,
+        },
+        E::Status { path, status } => E::Status {
+            path: path.clone(),
+            status: *status,
+        },
+        E::Malformed { path, detail } => E::Malformed {
+            path: path.clone(),
+            detail: detail.clone(),
+        },
+        E::Empty { path } => E::Empty { path: path.clone() },
+        E::Unsupported { mode, what } => E::Unsupported {
+            mode,
+            what: what.clone(),
+        },
+        E::Config(text) => E::Config(text.clone()),
+        E::AuthCache { .. } => E::Config(error.to_string()),
+    }
+}
+
+/// The cache of one client: a slot per query kind, and one per Powerwall for components.
+#[derive(Debug, Default)]
+pub(crate) struct Documents {
+    pub(crate) config: Slot<Value>,
+    pub(crate) status: Slot<Value>,
+    pub(crate) controller: Slot<Value>,
+    pub(crate) firmware: Slot<FirmwareInfo>,
+    /// The gateway-level components query (PW3).
+    pub(crate) components: Slot<Value>,
+    /// Components per Powerwall DIN (PW3); the map only grows by the DINs of `config.json`.
+    pub(crate) devices: Mutex<HashMap<String, Arc<Slot<Value>>>>,
+}
+
+impl Documents {
+    /// The slot of one Powerwall's components query.
+    pub(crate) fn device(&self, din: &str) -> Arc<Slot<Value>> {
+        let mut devices = self
+            .devices
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Arc::clone(devices.entry(din.to_owned()).or_default())
+    }
+}
+
+impl TedapiClient {
+    fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// Sends one TEDAPI request (basic or bearer framing) and parses the answer.
+    pub(crate) async fn send_tedapi(
+        &self,
+        request: &TedapiRequest,
+    ) -> Result<TedapiResponse, GatewayError> {
+        let path = request.path();
+        let body = match self.config.auth_mode {
+            super::TedapiAuthMode::Basic => request.to_basic_body(),
+            super::TedapiAuthMode::Bearer => request.to_bearer_body(),
+        };
+        let answer = self.request(Method::Post, &path, body).await?;
+        parse_response(&answer).map_err(|err| err.into_gateway_error(&path))
+    }
+
+    /// Sends a GraphQL query and returns its JSON document.
+    async fn query(&self, request: TedapiRequest) -> Result<Value, GatewayError> {
+        let path = request.path();
+        let answer = self
+            .send_tedapi(&request)
+            .await?
+            .into_query()
+            .map_err(|err| err.into_gateway_error(&path))?;
+        if !answer.errors.is_empty() {
+            // V2026_06 firmware reports rejected fields here; V2024_06 may be the way out (§2.7).
+            tracing::warn!(
+                path,
+                errors = ?answer.errors,
+                "the gateway reported GraphQL errors (try TEDAPI API version V2024_06)"
+            );
+        }
+        answer.json().map_err(|err| err.into_gateway_error(&path))
+    }
+
+    /// `config.json`, cached.
+    pub(crate) async fn config_document(&self) -> Result<Arc<Value>, GatewayError> {
+        let din = self.gateway_din().await?;
+        self.config_for(&din).await
+    }
+
+    /// `config.json` of the gateway `din`, cached (the connect sequence calls it directly).
+    pub(crate) async fn config_for(&self, din: &str) -> Result<Arc<Value>, GatewayError> {
+        let ttl = self.config.cache_ttl;
+        self.documents
+            .config
+            .get_or_fetch(
+                || self.now(),
+                ttl,
+                || async {
+                    let request = TedapiRequest::config(din);
+                    let path = request.path();
+                    let file = self
+                        .send_tedapi(&request)
+                        .await?
+                        .into_config()
+                        .map_err(|err| err.into_gateway_error(&path))?;
+                    file.json().map_err(|err| err.into_gateway_error(&path))
+                },
+            )
+            .await
+    }
+
+    /// The DeviceController answer to the basic (`Full = false`) or full query, cached.
+    pub(crate) async fn controller_document(&self, full: bool) -> Result<Arc<Value>, GatewayError> {
+        let din = self.gateway_din().await?;
+        let (slot, role) = if full {
+            (&self.documents.controller, QueryRole::DeviceControllerFull)
+        } else {
+            (&self.documents.status, QueryRole::DeviceControllerBasic)
+        };
+        let version = self.config.api_version;
+        slot.get_or_fetch(
+            || self.now(),
+            self.config.cache_ttl,
+            || async {
+                let request = TedapiRequest::query(version, role, &din)?;
+                self.query(request).await
+            },
+        )
+        .await
+    }
+
+    /// Firmware version and git hash from the system-info request, cached; after a failure the
+    /// last answer is kept by the caller ([`Slot::last`]).
+    pub(crate) async fn firmware(&self) -> Result<Arc<FirmwareInfo>, GatewayError> {
+        let din = self.gateway_din().await?;
+        self.firmware_for(&din).await
+    }
+
+    /// The system info of the gateway `din`, cached (the connect sequence calls it directly).
+    pub(crate) async fn firmware_for(&self, din: &str) -> Result<Arc<FirmwareInfo>, GatewayError> {
+        self.documents
+            .firmware
+            .get_or_fetch(
+                || self.now(),
+                self.config.cache_ttl,
+                || async {
+                    let request = TedapiRequest::system_info(din);
+                    let path = request.path();
+                    let info = self
+                        .send_tedapi(&request)
+                        .await?
+                        .into_system_info()
+                        .map_err(|err| err.into_gateway_error(&path))?;
+                    let version = info.firmware_version_text().map(str::to_owned);
+                    let git_hash = info
+                        .firmware_version
+                        .as_ref()
+                        .filter(|firmware| !firmware.githash.is_empty())
+                        .map(|firmware| hex(&firmware.githash));
+                    Ok(FirmwareInfo { version, git_hash })
+                },
+            )
+            .await
+    }
+
+    /// A components query (PW3), cached in `slot`.
+    pub(crate) async fn components(
+        &self,
+        slot: &Slot<Value>,
+        request: TedapiRequest,
+    ) -> Result<Arc<Value>, GatewayError> {
+        slot.get_or_fetch(|| self.now(), self.config.cache_ttl, || self.query(request))
+            .await
+    }
+}
+
+/// The git hash as text: ASCII when printable (real gateways send hex digits as text), else hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) if text.bytes().all(|byte| byte.is_ascii_graphic()) => text.to_owned(),
+        _ => bytes.iter().map(|byte| format!("{byte:02x}")).collect(),
+    }
+}
