@@ -1,9 +1,9 @@
 //! A faithful fake Tesla Energy Gateway for tests and demos.
 //!
-//! One physical model of a site ([`model`]) sits behind every persona. Today the persona is the
-//! gateway's local legacy API (`local`, gateway-protocols §1 and §10.2); the TEDAPI JSON documents
-//! are generated from the same model (`tedapi`, §2.15, readable through
-//! [`SimulatorHandle::tedapi_documents`]) ahead of their HTTP persona; v1r, cloud and Fleet
+//! One physical model of a site ([`model`]) sits behind every persona. Today the personas are
+//! the gateway's local legacy API (`local`, gateway-protocols §1 and §10.2) and TEDAPI v1 with its
+//! bearer variant (`tedapi`, §2, §10.3, §10.4: protobuf over `/tedapi/*`, answers rendered from
+//! the same model, readable through [`SimulatorHandle::tedapi_documents`]); v1r, cloud and Fleet
 //! personas are meant to be added over the same model. The site's make-up is chosen at start
 //! ([`TopologyKind`]: two Powerwall 2, or Powerwall 3 sites). A control API under `/test`
 //! (`control`) keeps the original simulator's scenario endpoints (§9.2) and adds a JSON surface
@@ -26,6 +26,7 @@ pub use control::faults::{FaultKind, FaultSpec};
 pub use model::reading::SiteReading;
 pub use model::topology::TopologyKind;
 pub use tedapi::TedapiDocuments;
+pub use tedapi::knobs::{GzipKnob, TedapiConcurrency, TedapiKnobs};
 
 use sim::Sim;
 
@@ -214,6 +215,16 @@ impl SimulatorHandle {
     /// Gateway API requests seen so far (everything except `/test`).
     pub fn counter(&self) -> CounterSnapshot {
         self.sim.counter_snapshot()
+    }
+
+    /// Current and highest number of TEDAPI requests handled at once (reset with the counters).
+    pub fn tedapi_concurrency(&self) -> TedapiConcurrency {
+        self.sim.tedapi().concurrency()
+    }
+
+    /// Sets the TEDAPI knobs as `POST /test/config` would.
+    pub fn set_tedapi_knobs(&self, knobs: TedapiKnobs) {
+        self.sim.tedapi().set_knobs(knobs);
     }
 
     /// Injects a fault as `POST /test/faults` would; returns its id.

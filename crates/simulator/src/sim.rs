@@ -20,7 +20,8 @@ use crate::model::scenarios;
 use crate::model::site::{Operation, Site};
 use crate::model::topology::Topology;
 use crate::tedapi::TedapiDocuments;
-use crate::{SimulatorConfig, SimulatorError, control, local};
+use crate::tedapi::knobs::TedapiState;
+use crate::{SimulatorConfig, SimulatorError, control, local, tedapi};
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it: a bug in one request
 /// must not take the whole simulator down with it.
@@ -36,6 +37,7 @@ pub struct Sim {
     sessions: Mutex<Sessions>,
     faults: Mutex<FaultTable>,
     counter: Mutex<RequestCounter>,
+    tedapi: TedapiState,
     fixtures: Fixtures,
     vitals: VitalsSeed,
     config: SimulatorConfig,
@@ -66,6 +68,7 @@ impl Sim {
             sessions: Mutex::new(Sessions::default()),
             faults: Mutex::new(FaultTable::default()),
             counter: Mutex::new(RequestCounter::default()),
+            tedapi: TedapiState::default(),
             fixtures: Fixtures::load()?,
             vitals: VitalsSeed::load()?,
             config: config.clone(),
@@ -90,6 +93,11 @@ impl Sim {
     /// Request counters and log.
     pub fn counter(&self) -> MutexGuard<'_, RequestCounter> {
         lock(&self.counter)
+    }
+
+    /// TEDAPI knobs and in-flight counts.
+    pub fn tedapi(&self) -> &TedapiState {
+        &self.tedapi
     }
 
     /// Captured documents.
@@ -250,10 +258,12 @@ fn validate(config: &SimulatorConfig) -> Result<(), SimulatorError> {
     Ok(())
 }
 
-/// The whole HTTP application: `/test` control routes, everything else the gateway persona
-/// (counted and subject to injected faults).
+/// The whole HTTP application: `/test` control routes, everything else the gateway personas
+/// (local and TEDAPI: counted and subject to injected faults; TEDAPI requests are also tracked
+/// in flight, outermost, so that injected delays count as time in flight).
 pub fn app(sim: Arc<Sim>) -> Router {
     let gateway = local::routes::router(Arc::clone(&sim))
+        .merge(tedapi::routes::router())
         .layer(middleware::from_fn_with_state(
             Arc::clone(&sim),
             control::faults::inject,
@@ -261,6 +271,10 @@ pub fn app(sim: Arc<Sim>) -> Router {
         .layer(middleware::from_fn_with_state(
             Arc::clone(&sim),
             control::counter::count,
+        ))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&sim),
+            tedapi::knobs::track_in_flight,
         ))
         .with_state(Arc::clone(&sim));
     control::router().with_state(sim).fallback_service(gateway)

@@ -83,6 +83,7 @@ pub fn router() -> Router<Arc<Sim>> {
             get(state::counter_reset).post(state::counter_reset),
         )
         .route("/test/requests", get(state::requests))
+        .route("/test/tedapi", get(crate::tedapi::knobs::status))
         .route(
             "/test/faults",
             get(state::list_faults)

@@ -16,6 +16,7 @@ use crate::model::clock::{ns_to_secs, rfc3339_nanos};
 use crate::model::reading::SiteReading;
 use crate::model::site::RealMode;
 use crate::sim::Sim;
+use crate::tedapi::knobs;
 
 /// `GET /test/state`.
 pub async fn get_state(State(sim): State<Arc<Sim>>) -> axum::Json<SiteReading> {
@@ -240,8 +241,18 @@ pub async fn revoke_sessions(State(sim): State<Arc<Sim>>) -> Response {
 }
 
 /// `GET /test/config`.
-pub async fn get_config(State(sim): State<Arc<Sim>>) -> axum::Json<AuthKnobs> {
-    axum::Json(sim.sessions().knobs.clone())
+pub async fn get_config(State(sim): State<Arc<Sim>>) -> Response {
+    config_answer(&sim, sim.sessions().knobs.clone())
+}
+
+/// The auth knobs and the TEDAPI knobs as one object.
+fn config_answer(sim: &Sim, auth: AuthKnobs) -> Response {
+    let mut map = match serde_json::to_value(auth) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    map.extend(knobs::knobs_json(sim.tedapi().knobs()));
+    axum::Json(Value::Object(map)).into_response()
 }
 
 fn apply_config(knobs: &mut AuthKnobs, map: &Map<String, Value>) -> Result<(), String> {
@@ -287,15 +298,24 @@ fn apply_config(knobs: &mut AuthKnobs, map: &Map<String, Value>) -> Result<(), S
 
 /// `POST /test/config`: authentication knobs; answers the knobs now in force.
 pub async fn post_config(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
-    let map: Map<String, Value> = match parse_body(&body) {
+    let mut map: Map<String, Value> = match parse_body(&body) {
         Ok(map) => map,
         Err(message) => return bad_request(message),
     };
-    let mut sessions = sim.sessions();
-    match apply_config(&mut sessions.knobs, &map) {
-        Ok(()) => axum::Json(sessions.knobs.clone()).into_response(),
-        Err(message) => bad_request(message),
-    }
+    // Both halves are validated before either is applied (all-or-nothing).
+    let tedapi = match knobs::take_knobs(&mut map, sim.tedapi().knobs()) {
+        Ok(tedapi) => tedapi,
+        Err(message) => return bad_request(message),
+    };
+    let auth = {
+        let mut sessions = sim.sessions();
+        if let Err(message) = apply_config(&mut sessions.knobs, &map) {
+            return bad_request(message);
+        }
+        sessions.knobs.clone()
+    };
+    sim.tedapi().set_knobs(tedapi);
+    config_answer(&sim, auth)
 }
 
 /// `GET|POST /test/reboot`: uptime restarts from zero.
@@ -313,6 +333,7 @@ pub async fn counter(State(sim): State<Arc<Sim>>) -> Response {
 
 /// `GET|POST /test/counter/reset`: zeroes the counters (and the request log).
 pub async fn counter_reset(State(sim): State<Arc<Sim>>) -> Response {
+    sim.tedapi().reset_max();
     axum::Json(sim.counter().reset()).into_response()
 }
 
@@ -357,54 +378,5 @@ pub async fn remove_fault(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn map(value: Value) -> Map<String, Value> {
-        value.as_object().cloned().unwrap()
-    }
-
-    #[test]
-    fn state_patch_validation() {
-        let patch = parse_patch(&map(
-            json!({"solar_w": -50, "home_w": null, "grid_status": "SystemIslandedActive"}),
-        ))
-        .unwrap();
-        assert_eq!(patch.solar_w, Some(Some(-50.0)));
-        assert_eq!(patch.home_w, Some(None));
-        assert_eq!(patch.grid, Some(GridState::IslandedActive));
-        assert!(
-            parse_patch(&map(json!({"site_w": 5})))
-                .unwrap_err()
-                .contains("derived")
-        );
-        assert!(parse_patch(&map(json!({"soe_raw_pct": 101}))).is_err());
-        assert!(parse_patch(&map(json!({"grid_status": "Sideways"}))).is_err());
-        assert!(parse_patch(&map(json!({"bogus": 1}))).is_err());
-    }
-
-    #[test]
-    fn config_is_all_or_nothing() {
-        let mut knobs = AuthKnobs::default();
-        apply_config(
-            &mut knobs,
-            &map(json!({"login_lockout_after": 3, "unauthorized_status": 403})),
-        )
-        .unwrap();
-        assert_eq!(
-            (knobs.login_lockout_after, knobs.unauthorized_status),
-            (Some(3), 403)
-        );
-        let before = knobs.clone();
-        assert!(
-            apply_config(
-                &mut knobs,
-                &map(json!({"session_lifetime_secs": 5, "unauthorized_status": 500}))
-            )
-            .is_err()
-        );
-        assert_eq!(knobs, before);
-        apply_config(&mut knobs, &map(json!({"login_lockout_after": null}))).unwrap();
-        assert_eq!(knobs.login_lockout_after, None);
-    }
-}
+#[path = "state_tests.rs"]
+mod tests;

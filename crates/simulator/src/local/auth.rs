@@ -57,6 +57,8 @@ pub enum SessionCheck {
 struct Session {
     issued_ns: i128,
     revoked: bool,
+    /// Issued to `installer` (gateway password): the only sessions TEDAPI bearer accepts.
+    installer: bool,
 }
 
 /// Issued sessions, failed-login tracking and the knobs that govern them.
@@ -70,8 +72,9 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    /// Issues a fresh random token (88 base64 characters ending in `==`, like the gateway's).
-    pub fn issue(&mut self, now_ns: i128) -> String {
+    /// Issues a fresh random token (88 base64 characters ending in `==`, like the gateway's),
+    /// marked as an installer session when `installer` is set.
+    pub fn issue_as(&mut self, now_ns: i128, installer: bool) -> String {
         let mut bytes = [0_u8; 64];
         rand::rng().fill_bytes(&mut bytes);
         let token = STANDARD.encode(bytes);
@@ -86,6 +89,7 @@ impl Sessions {
             Session {
                 issued_ns: now_ns,
                 revoked: false,
+                installer,
             },
         );
         self.failures = 0;
@@ -103,6 +107,14 @@ impl Sessions {
                 SessionCheck::Expired
             }
             Some(_) => SessionCheck::Valid,
+        }
+    }
+
+    /// Checks a TEDAPI bearer token: only installer sessions count, a customer token is unknown.
+    pub fn check_installer_token(&self, token: &str, now_ns: i128) -> SessionCheck {
+        match self.sessions.get(token) {
+            Some(session) if session.installer => self.check_token(token, now_ns),
+            _ => SessionCheck::Missing,
         }
     }
 
@@ -259,13 +271,18 @@ pub async fn login(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
         }
         return response;
     }
-    let accepted = request.username.as_deref() == Some("customer")
-        && request.password.as_deref() == Some(sim.customer_password());
-    if !accepted {
-        sessions.record_failure(now_ns);
-        return gateway_error(StatusCode::UNAUTHORIZED, "bad credentials", "Login Error");
-    }
-    let token = sessions.issue(now_ns);
+    // `installer` with the gateway password is the TEDAPI bearer login (§2.12, §10.4).
+    let role = match (request.username.as_deref(), request.password.as_deref()) {
+        (Some("customer"), Some(password)) if password == sim.customer_password() => "Home_Owner",
+        (Some("installer"), Some(password)) if password == sim.config().gateway_password => {
+            "Provider_Engineer"
+        }
+        _ => {
+            sessions.record_failure(now_ns);
+            return gateway_error(StatusCode::UNAUTHORIZED, "bad credentials", "Login Error");
+        }
+    };
+    let token = sessions.issue_as(now_ns, role != "Home_Owner");
     drop(sessions);
     let email = request
         .email
@@ -274,7 +291,7 @@ pub async fn login(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
         "email": email,
         "firstname": "Tesla",
         "lastname": "Energy",
-        "roles": ["Home_Owner"],
+        "roles": [role],
         "token": token,
         "provider": "Basic",
         "loginTime": rfc3339_nanos(now_ns, utc_offset),
@@ -345,84 +362,5 @@ pub async fn require_session(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_the_reference_form_body() {
-        let request =
-            parse_login(b"username=customer&password=ABCDE&email=a%40b.c&clientInfo=timezone");
-        assert_eq!(request.username.as_deref(), Some("customer"));
-        assert_eq!(request.password.as_deref(), Some("ABCDE"));
-        assert_eq!(request.email.as_deref(), Some("a@b.c"));
-    }
-
-    #[test]
-    fn parses_a_json_body() {
-        let body = br#"{"username":"customer","password":"p w","email":"x@y.z","clientInfo":{"timezone":"UTC"}}"#;
-        let request = parse_login(body);
-        assert_eq!(request.username.as_deref(), Some("customer"));
-        assert_eq!(request.password.as_deref(), Some("p w"));
-        assert_eq!(request.email.as_deref(), Some("x@y.z"));
-    }
-
-    #[test]
-    fn garbage_yields_no_fields() {
-        assert_eq!(parse_login(b"\xff\xfe{"), LoginRequest::default());
-        assert_eq!(parse_login(b"[1,2]").username, None);
-    }
-
-    #[test]
-    fn sessions_expire_and_revoke() {
-        let mut sessions = Sessions::default();
-        sessions.knobs.session_lifetime_secs = 10.0;
-        let token = sessions.issue(0);
-        assert!(token.ends_with("==") && token.len() == 88);
-        assert_eq!(
-            sessions.check_token(&token, 9 * NANOS_PER_SEC),
-            SessionCheck::Valid
-        );
-        assert_eq!(
-            sessions.check_token(&token, 10 * NANOS_PER_SEC),
-            SessionCheck::Expired
-        );
-        assert_eq!(sessions.check_token("nope", 0), SessionCheck::Missing);
-        let other = sessions.issue(0);
-        let credentials = Credentials {
-            bearer: Some(other.clone()),
-            cookie: None,
-        };
-        sessions.revoke(&credentials);
-        assert_eq!(sessions.check(&credentials, 0), SessionCheck::Expired);
-    }
-
-    #[test]
-    fn lockout_after_failures() {
-        let mut sessions = Sessions::default();
-        sessions.knobs.login_lockout_after = Some(2);
-        sessions.record_failure(0);
-        assert_eq!(sessions.lockout_remaining_secs(0), None);
-        sessions.record_failure(0);
-        assert_eq!(sessions.lockout_remaining_secs(NANOS_PER_SEC), Some(299));
-        assert_eq!(sessions.lockout_remaining_secs(300 * NANOS_PER_SEC), None);
-    }
-
-    #[test]
-    fn cookie_pair_and_bearer_are_read() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_static("AuthCookie=abc==; UserRecord=xyz"),
-        );
-        headers.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("Bearer tok=="),
-        );
-        let credentials = Credentials::from_headers(&headers);
-        assert_eq!(credentials.cookie.as_deref(), Some("abc=="));
-        assert_eq!(credentials.bearer.as_deref(), Some("tok=="));
-        let mut lone = HeaderMap::new();
-        lone.insert(header::COOKIE, HeaderValue::from_static("AuthCookie=abc=="));
-        assert_eq!(Credentials::from_headers(&lone).cookie, None);
-    }
-}
+#[path = "auth_tests.rs"]
+mod tests;

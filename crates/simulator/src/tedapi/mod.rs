@@ -4,8 +4,15 @@
 //! Every document of a [`TedapiDocuments`] is rendered from the same [`Snapshot`], so the
 //! numbers a TEDAPI client derives (§3) are the ones the local API serves at that instant:
 //! `meterAggregates` are the model's flows, pack energies add up to the served totals, the grid
-//! state follows the control API. The HTTP persona (protobuf envelopes, Basic auth, signed-query
-//! whitelisting, per-DIN routing) wraps these documents; it is not part of this module.
+//! state follows the control API. The HTTP persona wraps these documents: [`routes`] (paths and
+//! framing), [`auth`] (Basic / installer bearer), [`dispatch`] (envelope routing, signed-query
+//! whitelisting, answers), [`gzip`] and [`knobs`] (run-time knobs, in-flight tracking).
+
+pub mod auth;
+pub mod dispatch;
+pub mod gzip;
+pub mod knobs;
+pub mod routes;
 
 mod components;
 mod config;

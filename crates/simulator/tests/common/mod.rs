@@ -89,3 +89,5 @@ pub async fn get_json(client: &Client, url: String, session: &Session) -> (Statu
 pub async fn open_json(client: &Client, url: String) -> Value {
     client.get(url).send().await.unwrap().json().await.unwrap()
 }
+
+pub mod tedapi;
