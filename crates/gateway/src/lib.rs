@@ -8,6 +8,7 @@
 
 pub mod error;
 pub mod http;
+pub mod hybrid;
 pub mod local;
 pub mod policy;
 pub mod secret;

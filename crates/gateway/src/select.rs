@@ -81,7 +81,8 @@ pub fn select_mode(settings: &ModeSettings) -> Result<AccessMode, GatewayError> 
             Ok(AccessMode::V1r)
         } else {
             Err(GatewayError::Config(
-                "v1r mode (rsa_key_path) needs the customer password or the gateway password"
+                "v1r mode (PW_RSA_KEY_PATH) needs PW_PASSWORD (customer password) or PW_GW_PWD \
+                 (gateway password)"
                     .to_owned(),
             ))
         };
@@ -91,8 +92,8 @@ pub fn select_mode(settings: &ModeSettings) -> Result<AccessMode, GatewayError> 
         (true, _) => Ok(AccessMode::Local),
         (false, true) => Ok(AccessMode::TedapiFull),
         (false, false) => Err(GatewayError::Config(format!(
-            "gateway host {host:?} is set but neither the customer password nor the gateway \
-             password is"
+            "PW_HOST is {host:?} but no password is set: set PW_PASSWORD (customer password) for \
+             the local API, PW_GW_PWD (gateway password) for TEDAPI, or both"
         ))),
     }
 }

@@ -15,8 +15,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use powerwall_gateway::local::{AuthMode, LocalClient, LocalConfig};
-use powerwall_gateway::{GatewayAccess, Secret};
+use powerwall_gateway::hybrid::HybridClient;
+use powerwall_gateway::local::LocalClient;
+use powerwall_gateway::tedapi::client::{TedapiClient, TedapiConfig};
+use powerwall_gateway::{GatewayAccess, GatewayError, Secret};
 use powerwall_simulator::{SimulatorConfig, SimulatorHandle};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -25,6 +27,40 @@ use tokio::task::JoinHandle;
 use crate::engine::{GatewayEngine, PollPlan};
 use crate::routes::AppState;
 use crate::settings::{GatewaySource, Settings};
+
+/// Starts the built-in simulator and returns the richest source it offers: TEDAPI with the
+/// gateway password, so every data family (vitals, strings, temperatures) is live.
+async fn simulated_source(settings: &Settings) -> anyhow::Result<(GatewaySource, SimulatorHandle)> {
+    let sim_config = SimulatorConfig::default();
+    let simulator = powerwall_simulator::start(sim_config.clone())
+        .await
+        .context("starting the built-in simulator")?;
+    tracing::info!("built-in simulator listening on {}", simulator.url());
+    let tedapi = TedapiConfig {
+        timeout: settings.gateway_timeout,
+        pool_max_idle: settings.gateway_pool_max_idle,
+        cache_ttl: settings.freshness.poll_interval,
+        ..TedapiConfig::new(simulator.host(), Secret::new(sim_config.gateway_password))
+    };
+    Ok((GatewaySource::Tedapi(tedapi), simulator))
+}
+
+/// The client for a configured source.
+fn build_access(source: GatewaySource) -> Result<Arc<dyn GatewayAccess>, GatewayError> {
+    Ok(match source {
+        GatewaySource::Local(config) => Arc::new(LocalClient::new(config)?),
+        GatewaySource::Tedapi(config) => Arc::new(TedapiClient::new(config)?),
+        GatewaySource::Hybrid { local, tedapi } => Arc::new(HybridClient::new(
+            LocalClient::new(local)?,
+            TedapiClient::new(tedapi)?,
+        )),
+        GatewaySource::Simulated => {
+            return Err(GatewayError::Config(
+                "the simulator must be started before its client is built".to_owned(),
+            ));
+        }
+    })
+}
 
 /// A server that is listening, with its poller and (in `--simulate`) its simulator.
 pub struct RunningServer {
@@ -65,34 +101,19 @@ impl RunningServer {
 
 /// Starts the simulator (if asked), the poller and the HTTP listener.
 pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
-    let (config, simulator) = match settings.gateway.clone() {
-        GatewaySource::Local(config) => (config, None),
+    let (source, simulator) = match settings.gateway.clone() {
         GatewaySource::Simulated => {
-            let sim_config = SimulatorConfig::default();
-            let simulator = powerwall_simulator::start(sim_config.clone())
-                .await
-                .context("starting the built-in simulator")?;
-            tracing::info!("built-in simulator listening on {}", simulator.url());
-            let config = LocalConfig {
-                host: simulator.host(),
-                password: Secret::new(sim_config.customer_password),
-                email: sim_config.email,
-                timezone: "America/Los_Angeles".to_owned(),
-                auth_mode: AuthMode::Cookie,
-                cache_file: settings.cache_file.clone(),
-                timeout: settings.gateway_timeout,
-                pool_max_idle: settings.gateway_pool_max_idle,
-            };
-            (config, Some(simulator))
+            let (source, simulator) = simulated_source(&settings).await?;
+            (source, Some(simulator))
         }
+        source => (source, None),
     };
-    let target = config.host.clone();
-    let access: Arc<dyn GatewayAccess> =
-        Arc::new(LocalClient::new(config).context("configuring the gateway client")?);
+    let access = build_access(source).context("configuring the gateway client")?;
+    let target = access.target().to_owned();
     let mode = access.mode();
     let engine = GatewayEngine::spawn(
         access,
-        PollPlan::standard(),
+        PollPlan::for_mode(mode),
         settings.freshness.clone(),
         settings.presentation.clone(),
     );

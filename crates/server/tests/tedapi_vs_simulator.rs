@@ -12,7 +12,7 @@ use powerwall_gateway::local::{AuthMode, LocalClient, LocalConfig};
 use powerwall_gateway::policy::ManualClock;
 use powerwall_gateway::tedapi::client::{TedapiClient, TedapiConfig};
 use powerwall_gateway::{DataKind, GatewayAccess, GatewayError, Secret};
-use powerwall_simulator::{SimulatorConfig, SimulatorHandle, TopologyKind};
+use powerwall_simulator::{SimulatorHandle, TopologyKind};
 use serde_json::{Value, json};
 
 fn tedapi(sim: &SimulatorHandle, password: &str) -> TedapiConfig {
@@ -21,15 +21,6 @@ fn tedapi(sim: &SimulatorHandle, password: &str) -> TedapiConfig {
 
 fn power(aggregates: &Value, meter: &str) -> Option<f64> {
     aggregates[meter]["instant_power"].as_f64()
-}
-
-async fn simulator_with(topology: TopologyKind) -> SimulatorHandle {
-    powerwall_simulator::start(SimulatorConfig {
-        topology,
-        ..SimulatorConfig::default()
-    })
-    .await
-    .expect("simulator starts")
 }
 
 #[tokio::test]

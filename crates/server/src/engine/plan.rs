@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use powerwall_gateway::DataKind;
+use powerwall_gateway::{AccessMode, DataKind};
 use tokio::time::Instant;
 
 /// One line of the plan.
@@ -40,6 +40,19 @@ impl PollPlan {
                 },
             ],
         }
+    }
+
+    /// The plan for an access mode: TEDAPI modes also read the device vitals every poll, the
+    /// source of `/vitals`, `/strings`, `/temps`, `/alerts`, `/fans`, `/pod` and `/freq`.
+    pub fn for_mode(mode: AccessMode) -> Self {
+        let mut plan = Self::standard();
+        if matches!(mode, AccessMode::TedapiFull | AccessMode::TedapiHybrid) {
+            plan.entries.push(PlanEntry {
+                kind: DataKind::Vitals,
+                every: None,
+            });
+        }
+        plan
     }
 
     /// The entries due now, given when each kind was last attempted.

@@ -5,13 +5,14 @@ use std::time::SystemTime;
 use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
-use powerwall_gateway::DataKind;
+use powerwall_gateway::{AccessMode, DataKind};
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
 use super::{AppState, framing};
 use crate::clock::{epoch_seconds, local_iso_micros, local_iso_seconds};
 use crate::engine::Snapshot;
+use crate::engine::snapshot::LinkState;
 use crate::json::to_python_bytes;
 
 /// The `<library> Proxy <build>` text the proxy's clients display.
@@ -50,8 +51,9 @@ fn health_document(state: &AppState, snapshot: &Snapshot) -> Value {
     let health = &snapshot.health;
     let mut doc = Map::new();
     doc.insert("pypowerwall".into(), json!(PROXY_VERSION));
-    doc.insert("mode".into(), json!("Local"));
-    doc.insert("tedapi_mode".into(), json!("off"));
+    let mode = state.inner.gateway_mode;
+    doc.insert("mode".into(), json!(proxy_mode_text(mode)));
+    doc.insert("tedapi_mode".into(), json!(tedapi_mode(mode)));
     doc.insert(
         "pypowerwall_cache_expire".into(),
         json!(freshness.poll_interval.as_secs()),
@@ -74,7 +76,7 @@ fn health_document(state: &AppState, snapshot: &Snapshot) -> Value {
         "current_time".into(),
         json!(local_iso_micros(SystemTime::now())),
     );
-    doc.insert("transports".into(), json!({}));
+    doc.insert("transports".into(), transports(state, snapshot));
     doc.insert(
         "proxy_stats".into(),
         json!({
@@ -129,6 +131,39 @@ fn health_document(state: &AppState, snapshot: &Snapshot) -> Value {
     }
     doc.insert("gateway".into(), gateway_block(state, snapshot, now));
     Value::Object(doc)
+}
+
+/// The proxy's `mode` text: `Local`, `Local (full)`, `Local (hybrid)`.
+fn proxy_mode_text(mode: AccessMode) -> String {
+    match tedapi_mode(mode) {
+        "off" => "Local".to_owned(),
+        sub_mode => format!("Local ({sub_mode})"),
+    }
+}
+
+/// The proxy's `tedapi_mode`.
+fn tedapi_mode(mode: AccessMode) -> &'static str {
+    match mode {
+        AccessMode::TedapiFull => "full",
+        AccessMode::TedapiHybrid => "hybrid",
+        AccessMode::V1r => "v1r",
+        AccessMode::Local | AccessMode::Cloud | AccessMode::Fleet => "off",
+    }
+}
+
+/// `transports`: the Wi-Fi TEDAPI link when one is in use (empty in plain local mode).
+fn transports(state: &AppState, snapshot: &Snapshot) -> Value {
+    match tedapi_mode(state.inner.gateway_mode) {
+        "full" | "hybrid" => {
+            let ok = snapshot.health.state == LinkState::Connected;
+            json!({"wifi_tedapi": {
+                "active": true,
+                "status": if ok { "ok" } else { "unavailable" },
+                "host": state.inner.gateway_target,
+            }})
+        }
+        _ => json!({}),
+    }
 }
 
 /// Our addition: what the link to the gateway is doing, in words an owner can act on.

@@ -74,6 +74,24 @@ pub struct Cli {
     )]
     pub gw_pwd: Secret,
 
+    /// TEDAPI signed query set: `V2024_06` or `V2026_06` (unknown text falls back to V2024_06).
+    #[arg(
+        long,
+        env = "PW_TEDAPI_API_VERSION",
+        value_name = "PW_TEDAPI_API_VERSION",
+        default_value = "V2024_06"
+    )]
+    pub tedapi_api_version: String,
+
+    /// TEDAPI authentication: `basic` (gateway password on every request) or `bearer`.
+    #[arg(
+        long,
+        env = "PW_TEDAPI_AUTH_MODE",
+        value_name = "PW_TEDAPI_AUTH_MODE",
+        default_value = "basic"
+    )]
+    pub tedapi_auth_mode: String,
+
     /// RSA private key for TEDAPI v1r.
     #[arg(long, env = "PW_RSA_KEY_PATH", value_name = "PW_RSA_KEY_PATH")]
     pub rsa_key_path: Option<PathBuf>,

@@ -9,6 +9,8 @@ use std::time::Duration;
 use powerwall_gateway::AccessMode;
 use powerwall_gateway::local::{AuthMode, LocalConfig};
 use powerwall_gateway::select::{ModeSettings, select_mode};
+use powerwall_gateway::tedapi::client::{TedapiAuthMode, TedapiConfig};
+use powerwall_gateway::tedapi::wire::ApiVersion;
 
 pub use cli::{Cli, parse_yes_no};
 
@@ -33,11 +35,20 @@ pub enum SettingsError {
     },
 }
 
-/// Where the gateway is.
+/// Where the gateway is, and how to reach it.
 #[derive(Debug, Clone)]
 pub enum GatewaySource {
-    /// A real gateway over the local API.
+    /// A real gateway over the local API (customer password).
     Local(LocalConfig),
+    /// A real gateway over TEDAPI only (gateway password).
+    Tedapi(TedapiConfig),
+    /// Local API for everything plus TEDAPI for vitals (both passwords, gateway Wi-Fi address).
+    Hybrid {
+        /// The local API side.
+        local: LocalConfig,
+        /// The TEDAPI side.
+        tedapi: TedapiConfig,
+    },
     /// The built-in simulator, started in-process on a free loopback port.
     Simulated,
 }
@@ -110,7 +121,7 @@ impl Settings {
         let gateway = if cli.simulate {
             GatewaySource::Simulated
         } else {
-            local_source(&cli, timeout, cache_file.clone())?
+            gateway_source(&cli, timeout, cache_file.clone())?
         };
         let site_zero_threshold_w = match cli.site_zero_threshold.trim().parse::<i64>() {
             Ok(value) => value,
@@ -181,13 +192,14 @@ fn resolve_cache_file(cli: &Cli) -> Option<PathBuf> {
     })
 }
 
-fn local_source(
+fn gateway_source(
     cli: &Cli,
     timeout: Duration,
     cache_file: Option<PathBuf>,
 ) -> Result<GatewaySource, SettingsError> {
+    let host = cli.host.trim().to_owned();
     let mode = select_mode(&ModeSettings {
-        host: cli.host.trim().to_owned(),
+        host: host.clone(),
         password: !cli.password.is_empty(),
         gw_pwd: !cli.gw_pwd.is_empty(),
         rsa_key_path: cli.rsa_key_path.is_some(),
@@ -197,28 +209,54 @@ fn local_source(
         variable: "PW_HOST",
         message: err.to_string(),
     })?;
+    let local = || LocalConfig {
+        host: host.clone(),
+        password: cli.password.clone(),
+        email: cli.email.clone(),
+        timezone: cli.timezone.clone(),
+        auth_mode: AuthMode::parse(&cli.auth_mode),
+        cache_file: cache_file.clone(),
+        timeout,
+        pool_max_idle: cli.pool_maxsize,
+    };
     match mode {
-        AccessMode::Local => Ok(GatewaySource::Local(LocalConfig {
-            host: cli.host.trim().to_owned(),
-            password: cli.password.clone(),
-            email: cli.email.clone(),
-            timezone: cli.timezone.clone(),
-            auth_mode: AuthMode::parse(&cli.auth_mode),
-            cache_file,
-            timeout,
-            pool_max_idle: cli.pool_maxsize,
-        })),
-        AccessMode::TedapiFull | AccessMode::TedapiHybrid | AccessMode::V1r => {
-            Err(SettingsError::UnsupportedMode {
-                mode,
-                hint: "set PW_HOST and PW_PASSWORD (customer password) for the local API",
-            })
-        }
+        AccessMode::Local => Ok(GatewaySource::Local(local())),
+        AccessMode::TedapiFull => Ok(GatewaySource::Tedapi(tedapi_config(cli, &host, timeout)?)),
+        AccessMode::TedapiHybrid => Ok(GatewaySource::Hybrid {
+            local: local(),
+            tedapi: tedapi_config(cli, &host, timeout)?,
+        }),
+        AccessMode::V1r => Err(SettingsError::UnsupportedMode {
+            mode,
+            hint: "unset PW_RSA_KEY_PATH and use PW_GW_PWD (TEDAPI) or PW_PASSWORD (local API)",
+        }),
         AccessMode::Cloud | AccessMode::Fleet => Err(SettingsError::UnsupportedMode {
             mode,
-            hint: "set PW_HOST and PW_PASSWORD for the local API, or run with --simulate",
+            hint: "set PW_HOST with PW_PASSWORD and/or PW_GW_PWD, or run with --simulate",
         }),
     }
+}
+
+/// TEDAPI settings: gateway password, signed query set and auth style.
+fn tedapi_config(cli: &Cli, host: &str, timeout: Duration) -> Result<TedapiConfig, SettingsError> {
+    let choice = ApiVersion::parse_or_default(cli.tedapi_api_version.trim());
+    if let Some(warning) = choice.warning() {
+        tracing::warn!("PW_TEDAPI_API_VERSION: {warning}");
+    }
+    let auth_mode =
+        TedapiAuthMode::parse(&cli.tedapi_auth_mode).ok_or_else(|| SettingsError::Invalid {
+            variable: "PW_TEDAPI_AUTH_MODE",
+            message: format!("expected basic or bearer, got {:?}", cli.tedapi_auth_mode),
+        })?;
+    Ok(TedapiConfig {
+        host: host.to_owned(),
+        gateway_password: cli.gw_pwd.clone(),
+        api_version: choice.version,
+        auth_mode,
+        timeout,
+        pool_max_idle: cli.pool_maxsize,
+        cache_ttl: Duration::from_secs(cli.cache_expire.max(1)),
+    })
 }
 
 /// `PROXY_BASE_URL` always ends with `/` (and starts with one).
@@ -261,6 +299,48 @@ mod tests {
         let s = settings(&["--simulate"]).unwrap();
         assert!(matches!(s.gateway, GatewaySource::Simulated));
         assert_eq!(s.cache_file, None);
+    }
+
+    #[test]
+    fn gateway_password_alone_selects_tedapi() {
+        let s = settings(&["--host", "192.168.91.1", "--gw-pwd", "ABCDEFGHIJ"]).unwrap();
+        let GatewaySource::Tedapi(config) = s.gateway else {
+            panic!("expected TEDAPI");
+        };
+        assert_eq!(config.gateway_password.expose(), "ABCDEFGHIJ");
+        assert_eq!(config.api_version, ApiVersion::V2024_06);
+    }
+
+    #[test]
+    fn both_passwords_on_the_gateway_wifi_select_hybrid() {
+        let s = settings(&["--host", "192.168.91.1", "--gw-pwd", "G", "--password", "P"]).unwrap();
+        assert!(matches!(s.gateway, GatewaySource::Hybrid { .. }));
+        let lan = settings(&["--host", "10.0.0.5", "--gw-pwd", "G", "--password", "P"]).unwrap();
+        assert!(matches!(lan.gateway, GatewaySource::Local(_)));
+    }
+
+    #[test]
+    fn bad_tedapi_auth_mode_names_the_variable() {
+        let err = settings(&[
+            "--host",
+            "h",
+            "--gw-pwd",
+            "G",
+            "--tedapi-auth-mode",
+            "magic",
+        ])
+        .unwrap_err();
+        assert!(err.to_string().starts_with("PW_TEDAPI_AUTH_MODE"), "{err}");
+    }
+
+    #[test]
+    fn host_without_any_password_names_the_variables() {
+        let err = settings(&["--host", "10.0.0.5"]).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("PW_PASSWORD") && text.contains("PW_GW_PWD"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -20,38 +20,62 @@ pub async fn simulator() -> SimulatorHandle {
         .expect("simulator starts")
 }
 
-/// A server on 127.0.0.1:0 pointed at `host`, with extra CLI arguments.
+/// A server on 127.0.0.1:0 pointed at `host` with the customer password (local mode).
 pub async fn server(
     host: &str,
     password: &str,
     extra: &[&str],
 ) -> (RunningServer, tempfile::TempDir) {
+    let mut args = vec!["--host", host, "--password", password];
+    args.extend_from_slice(extra);
+    server_with(&args).await
+}
+
+/// A server on 127.0.0.1:0 pointed at `host` with the gateway password only (TEDAPI mode).
+pub async fn tedapi_server(
+    host: &str,
+    gw_pwd: &str,
+    extra: &[&str],
+) -> (RunningServer, tempfile::TempDir) {
+    let mut args = vec!["--host", host, "--gw-pwd", gw_pwd];
+    args.extend_from_slice(extra);
+    server_with(&args).await
+}
+
+/// A server on 127.0.0.1:0 with a 1 s poll period, a private cache file and these arguments.
+pub async fn server_with(args: &[&str]) -> (RunningServer, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let cache_file = dir.path().join(".powerwall");
-    let mut args = vec![
-        "powerwall-server".to_owned(),
-        "--host".into(),
-        host.into(),
-        "--password".into(),
-        password.into(),
-        "--email".into(),
-        "me@example.com".into(),
-        "--bind-address".into(),
-        "127.0.0.1".into(),
-        "--port".into(),
-        "0".into(),
-        "--cache-expire".into(),
-        "1".into(),
-        "--cache-file".into(),
-        cache_file.display().to_string(),
+    let cache_file = dir.path().join(".powerwall").display().to_string();
+    let mut full = vec![
+        "powerwall-server",
+        "--email",
+        "me@example.com",
+        "--bind-address",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--cache-expire",
+        "1",
+        "--cache-file",
+        &cache_file,
     ];
-    args.extend(extra.iter().map(|s| s.to_string()));
+    full.extend_from_slice(args);
     let settings =
-        Settings::from_cli(Cli::try_parse_from(args).expect("cli parses")).expect("settings valid");
+        Settings::from_cli(Cli::try_parse_from(full).expect("cli parses")).expect("settings valid");
     let server = powerwall_server::start(settings)
         .await
         .expect("server starts");
     (server, dir)
+}
+
+/// A simulator with the given topology.
+pub async fn simulator_with(topology: powerwall_simulator::TopologyKind) -> SimulatorHandle {
+    powerwall_simulator::start(SimulatorConfig {
+        topology,
+        ..SimulatorConfig::default()
+    })
+    .await
+    .expect("simulator starts")
 }
 
 /// An HTTP(S) client for the server and the simulator's control API.

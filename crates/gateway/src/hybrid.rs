@@ -1,0 +1,60 @@
+//! TEDAPI hybrid mode (gateway-protocols §3.13): the local API with the customer password for
+//! everything, plus TEDAPI with the gateway password for the device vitals the local API lost.
+
+use crate::local::LocalClient;
+use crate::tedapi::client::TedapiClient;
+use crate::{AccessMode, DataKind, GatewayAccess, GatewayError, RawBody, UpstreamStats};
+
+/// Local API client plus a TEDAPI client for vitals, on the same gateway.
+#[derive(Debug)]
+pub struct HybridClient {
+    local: LocalClient,
+    tedapi: TedapiClient,
+}
+
+impl HybridClient {
+    /// Combines the two clients (both must point at the same gateway).
+    pub fn new(local: LocalClient, tedapi: TedapiClient) -> Self {
+        Self { local, tedapi }
+    }
+}
+
+#[async_trait::async_trait]
+impl GatewayAccess for HybridClient {
+    fn mode(&self) -> AccessMode {
+        AccessMode::TedapiHybrid
+    }
+
+    fn target(&self) -> &str {
+        self.local.target()
+    }
+
+    async fn connect(&self) -> Result<(), GatewayError> {
+        self.local.connect().await
+    }
+
+    async fn fetch(&self, kind: DataKind) -> Result<serde_json::Value, GatewayError> {
+        match kind {
+            // Firmware 23.44+ dropped /api/devices/vitals; TEDAPI still has them.
+            DataKind::Vitals => self.tedapi.fetch(kind).await,
+            _ => self.local.fetch(kind).await,
+        }
+    }
+
+    async fn fetch_raw(&self, path: &str) -> Result<RawBody, GatewayError> {
+        if path.starts_with("/tedapi/") {
+            self.tedapi.fetch_raw(path).await
+        } else {
+            self.local.fetch_raw(path).await
+        }
+    }
+
+    fn upstream(&self) -> UpstreamStats {
+        let (local, tedapi) = (self.local.upstream(), self.tedapi.upstream());
+        UpstreamStats {
+            requests: local.requests + tedapi.requests,
+            logins: local.logins + tedapi.logins,
+            errors: local.errors + tedapi.errors,
+        }
+    }
+}
