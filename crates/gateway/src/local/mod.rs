@@ -8,6 +8,8 @@
 mod auth;
 mod cache_file;
 mod catalogue;
+#[cfg(test)]
+mod fuzz_tests;
 mod host;
 mod request;
 mod session;
