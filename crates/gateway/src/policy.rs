@@ -73,3 +73,38 @@ impl Clock for ManualClock {
         self.start + offset
     }
 }
+
+/// One request in flight per gateway transport: a fair queue with a single place.
+///
+/// Real gateways misbehave under concurrent sessions; tokio's semaphore is fair, so queued
+/// requests go out in arrival order.
+#[derive(Debug)]
+pub struct InFlightGate(tokio::sync::Semaphore);
+
+impl InFlightGate {
+    /// A gate with one place.
+    pub fn new() -> Self {
+        Self(tokio::sync::Semaphore::new(1))
+    }
+
+    /// Waits for the place; the request may go out while the permit lives.
+    pub async fn enter(
+        &self,
+        target: &str,
+    ) -> Result<tokio::sync::SemaphorePermit<'_>, crate::GatewayError> {
+        // The semaphore is never closed; this error only guards against a future change.
+        self.0
+            .acquire()
+            .await
+            .map_err(|_| crate::GatewayError::Unreachable {
+                target: target.to_owned(),
+                detail: "the client was shut down".to_owned(),
+            })
+    }
+}
+
+impl Default for InFlightGate {
+    fn default() -> Self {
+        Self::new()
+    }
+}

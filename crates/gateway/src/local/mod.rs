@@ -20,8 +20,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
-
 pub use auth::{AuthMode, LOGIN_PATH};
 pub use cache_file::prepare_cache_dir;
 pub use catalogue::{ENDPOINTS, STATUS_PATH, VITALS_PATH};
@@ -29,7 +27,7 @@ pub use host::GatewayHost;
 pub use vitals::decode_vitals;
 
 use crate::http::{GatewayHttpSettings, gateway_client};
-use crate::policy::{Clock, GatewayGuard, TokioClock};
+use crate::policy::{Clock, GatewayGuard, InFlightGate, TokioClock};
 use crate::{
     AccessMode, DataKind, GatewayAccess, GatewayError, RawBody, Secret, UpstreamCounters,
     UpstreamStats,
@@ -92,7 +90,7 @@ pub struct LocalClient {
     guard: GatewayGuard,
     counters: UpstreamCounters,
     /// One HTTP exchange (login included) in flight at a time.
-    in_flight: Semaphore,
+    in_flight: InFlightGate,
     session: Mutex<session::SessionState>,
     /// Serialises session establishment so concurrent callers share one login.
     login_lock: tokio::sync::Mutex<()>,
@@ -133,7 +131,7 @@ impl LocalClient {
             http,
             guard: GatewayGuard::new(clock),
             counters: UpstreamCounters::default(),
-            in_flight: Semaphore::new(1),
+            in_flight: InFlightGate::new(),
             session: Mutex::new(session::SessionState::default()),
             login_lock: tokio::sync::Mutex::new(()),
             vitals_removed_by: OnceLock::new(),

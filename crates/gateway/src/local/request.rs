@@ -261,15 +261,7 @@ impl LocalClient {
         path: &str,
         login: bool,
     ) -> Result<Reply, GatewayError> {
-        // Tokio's semaphore is fair: queued requests go out in arrival order.
-        let _permit = self
-            .in_flight
-            .acquire()
-            .await
-            .map_err(|_| GatewayError::Unreachable {
-                target: self.target.clone(),
-                detail: "the client was shut down".to_owned(),
-            })?;
+        let _permit = self.in_flight.enter(&self.target).await?;
         // A cooldown may have started while this request waited for its turn.
         self.guard.admit(path)?;
         if login {

@@ -16,7 +16,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::Semaphore;
 
 pub use connect::{DIN_PATH, LOGIN_PATH, config_says_pw3, login_body};
 pub use transport::{BASIC_USER, OCTET_STREAM};
@@ -27,7 +26,7 @@ use super::convert::BootEstimate;
 use super::wire::ApiVersion;
 use crate::http::{GatewayHttpSettings, gateway_client};
 use crate::local::GatewayHost;
-use crate::policy::{Clock, GatewayGuard, TokioClock};
+use crate::policy::{Clock, GatewayGuard, InFlightGate, TokioClock};
 use crate::{
     AccessMode, DataKind, GatewayAccess, GatewayError, RawBody, Secret, UpstreamCounters,
     UpstreamStats,
@@ -108,7 +107,7 @@ pub struct TedapiClient {
     clock: Arc<dyn Clock>,
     counters: UpstreamCounters,
     /// One HTTP exchange (login included) in flight at a time.
-    in_flight: Semaphore,
+    in_flight: InFlightGate,
     /// The precomputed Basic `Authorization` value.
     basic_header: String,
     /// The gateway DIN: learned at connect, never changes.
@@ -167,7 +166,7 @@ impl TedapiClient {
             guard: GatewayGuard::new(Arc::clone(&clock)),
             clock,
             counters: UpstreamCounters::default(),
-            in_flight: Semaphore::new(1),
+            in_flight: InFlightGate::new(),
             din: OnceLock::new(),
             connect_lock: tokio::sync::Mutex::new(()),
             token: Mutex::new(None),

@@ -203,15 +203,7 @@ impl TedapiClient {
         request: Outgoing,
         login: bool,
     ) -> Result<Incoming, GatewayError> {
-        // Tokio's semaphore is fair: queued requests go out in arrival order.
-        let _permit = self
-            .in_flight
-            .acquire()
-            .await
-            .map_err(|_| GatewayError::Unreachable {
-                target: self.target.clone(),
-                detail: "the client was shut down".to_owned(),
-            })?;
+        let _permit = self.in_flight.enter(&self.target).await?;
         self.guard.admit(&request.path)?;
         if login || self.config.auth_mode == TedapiAuthMode::Basic {
             // Every Basic request presents the password, so its back-off applies to all of them.
