@@ -76,7 +76,7 @@ fn convert_everything(
             is_pw3,
             firmware: Some(&firmware),
             native_aggregates: components,
-            host: "192.168.91.1",
+            host: "127.0.0.1",
             now_epoch_seconds: 1_706_097_600.0,
             previous_boot: boot.as_ref(),
         };

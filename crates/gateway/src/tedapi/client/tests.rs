@@ -15,9 +15,9 @@ use crate::tedapi::wire::{QueryRole, TedapiRequest};
 
 #[test]
 fn settings_are_validated_and_modes_parse() {
-    assert!(TedapiClient::new(TedapiConfig::new("192.168.91.1", "pw")).is_ok());
+    assert!(TedapiClient::new(TedapiConfig::new("127.0.0.1:1", "pw")).is_ok());
     assert!(matches!(
-        TedapiClient::new(TedapiConfig::new("192.168.91.1", "")),
+        TedapiClient::new(TedapiConfig::new("127.0.0.1:1", "")),
         Err(GatewayError::Config(_))
     ));
     assert!(TedapiClient::new(TedapiConfig::new("bad host/", "pw")).is_err());
