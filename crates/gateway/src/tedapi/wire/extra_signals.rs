@@ -17,6 +17,16 @@ pub struct ExtraNames {
     pub names: &'static [&'static str],
 }
 
+/// The names appended to one signal-name array of the PW3 components query (e.g.
+/// `pchSignalNames`); empty for an array that gets none. The conversion reports exactly these.
+pub fn components_extra(array: &str) -> &'static [&'static str] {
+    EXTRA_VARIABLES
+        .iter()
+        .find(|extra| extra.entry == "components" && extra.path == [array])
+        .map(|extra| extra.names)
+        .unwrap_or_default()
+}
+
 /// Every addition, in the order it is applied.
 pub const EXTRA_VARIABLES: &[ExtraNames] = &[
     ExtraNames {
@@ -135,4 +145,20 @@ pub(super) fn extend_variables(key: &str, captured: &str) -> Result<String, serd
         }
     }
     serde_json::to_string(&variables)
+}
+
+#[cfg(test)]
+mod components_extra_tests {
+    use super::components_extra;
+
+    #[test]
+    fn finds_each_components_array() {
+        assert_eq!(components_extra("pchSignalNames").len(), 11);
+        assert_eq!(
+            components_extra("bmsSignalNames")[0],
+            "BMS_LOG_tempOutOfBounds"
+        );
+        assert_eq!(components_extra("baggrSignalNames").len(), 3);
+        assert!(components_extra("nonsense").is_empty());
+    }
 }

@@ -6,53 +6,10 @@ use powerwall_model::Vitals;
 use serde_json::{Map, Value};
 
 use super::pw3_pch::pch_blocks;
+// The names the components query asks for are the ones reported (one list, in the wire module).
 use crate::tedapi::convert::value::{Num, field, items, lookup, signal_value, text, truthy};
+use crate::tedapi::wire::extra_signals::components_extra;
 
-/// Signal names appended to the PW3 components query per group (§2.6), reported verbatim.
-const EXTRA_PCH: [&str; 11] = [
-    "PCH_AmbientTemp",
-    "PCH_heatsinkTemp",
-    "PCH_FanSpeed_A",
-    "PCH_FanSpeed_B",
-    "PCH_FanDuty_A",
-    "PCH_FanDuty_B",
-    "PCH_AcRealPowerSum",
-    "PCH_AcVoltageCN",
-    "PCH_AcVoltageLL",
-    "PCH_pcbaId",
-    "PCH_usageId",
-];
-const EXTRA_BMS: [&str; 8] = [
-    "BMS_LOG_tempOutOfBounds",
-    "BMS_LOG_tempOutOfBoundsCharge",
-    "BMS_kwhDischargeTotal",
-    "BMS_LOG_ahDischargeTotal",
-    "BMS_LOG_cacAvg",
-    "BMS_LOG_numFullBattCycles",
-    "BMS_LOG_overDischargeCounter",
-    "BMS_LOG_selfDischargeRate",
-];
-const EXTRA_HVP: [&str; 5] = [
-    "HVP_PackTempMax",
-    "HVP_PackTempMin",
-    "HVP_ShuntTemperature",
-    "HVP_SafetyBiDisconnectState",
-    "HVP_a061_LockoutOnIsoFaultRetry",
-];
-const EXTRA_PWS: [&str; 7] = [
-    "PWS_ExtSwitch_State",
-    "PWS_RSDSelfTest_Result",
-    "PWS_RSDSelfTest_State",
-    "PWS_RSD_State",
-    "PWS_assemblyId",
-    "PWS_pcbaId",
-    "PWS_reversePolarityStrings",
-];
-const EXTRA_BAGGR: [&str; 3] = [
-    "BAGGR_ExpectedEnergyRemaining",
-    "BAGGR_ExpectedFullPackEnergy",
-    "BAGGR_OperationType",
-];
 /// Component groups whose first entry contributes alerts.
 const GROUPS: [&str; 5] = ["pws", "pch", "bms", "hvp", "baggr"];
 
@@ -178,19 +135,28 @@ fn add_powerwall3(vitals: &mut Vitals, din: &str, block: &Value, components: &Va
             full.sub(remaining).to_value(),
         );
         pod.insert("POD_nom_full_pack_energy".into(), full.to_value());
-        pod.extend(named_signals(std::slice::from_ref(bms), &EXTRA_BMS));
+        pod.extend(named_signals(
+            std::slice::from_ref(bms),
+            components_extra("bmsSignalNames"),
+        ));
         pod.extend(named_signals(
             hvp.map(std::slice::from_ref).unwrap_or_default(),
-            &EXTRA_HVP,
+            components_extra("hvpSignalNames"),
         ));
         vitals.insert(format!("TEPOD--{pod_din}"), Value::Object(pod));
     }
     let (pvac, pvs, ac) = pch_blocks(group("pch"), din);
     vitals.insert(format!("PVAC--{din}"), Value::Object(pvac));
     vitals.insert(format!("PVS--{din}"), Value::Object(pvs));
-    let mut pinv = named_signals(group("pch"), &EXTRA_PCH);
-    pinv.extend(named_signals(group("pws"), &EXTRA_PWS));
-    pinv.extend(named_signals(group("baggr"), &EXTRA_BAGGR));
+    let mut pinv = named_signals(group("pch"), components_extra("pchSignalNames"));
+    pinv.extend(named_signals(
+        group("pws"),
+        components_extra("pwsSignalNames"),
+    ));
+    pinv.extend(named_signals(
+        group("baggr"),
+        components_extra("baggrSignalNames"),
+    ));
     pinv.insert("PINV_Fout".into(), ac.frequency.clone());
     pinv.insert("PINV_VSplit1".into(), ac.voltage_an.clone());
     pinv.insert("PINV_VSplit2".into(), ac.voltage_bn.clone());
@@ -246,27 +212,4 @@ pub(crate) fn pw3_voltages<'a>(
         .flat_map(|vitals| vitals.iter())
         .filter(move |(name, _)| name.starts_with(prefix))
         .map(move |(_, block)| lookup(Some(block), &[key]))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::tedapi::wire::extra_signals::EXTRA_VARIABLES;
-
-    /// The names reported here are exactly the ones the components query asks for.
-    #[test]
-    fn extra_names_match_the_query_variables() {
-        let sent = |array: &str| {
-            EXTRA_VARIABLES
-                .iter()
-                .find(|extra| extra.entry == "components" && extra.path == [array])
-                .map(|extra| extra.names.to_vec())
-                .unwrap_or_default()
-        };
-        assert_eq!(sent("pchSignalNames"), EXTRA_PCH);
-        assert_eq!(sent("bmsSignalNames"), EXTRA_BMS);
-        assert_eq!(sent("hvpSignalNames"), EXTRA_HVP);
-        assert_eq!(sent("pwsSignalNames"), EXTRA_PWS);
-        assert_eq!(sent("baggrSignalNames"), EXTRA_BAGGR);
-    }
 }
