@@ -36,7 +36,7 @@ impl GatewayAccess for HybridClient {
     async fn fetch(&self, kind: DataKind) -> Result<serde_json::Value, GatewayError> {
         match kind {
             // Firmware 23.44+ dropped /api/devices/vitals; TEDAPI still has them.
-            DataKind::Vitals => self.tedapi.fetch(kind).await,
+            DataKind::Vitals | DataKind::FanSpeeds => self.tedapi.fetch(kind).await,
             _ => self.local.fetch(kind).await,
         }
     }

@@ -44,11 +44,15 @@ pub enum DataKind {
     Powerwalls,
     /// `/api/devices/vitals`, decoded to the vitals dictionary.
     Vitals,
+    /// `/api/solar_powerwall`: inverter strings and alerts (the fallback when vitals are absent).
+    SolarPowerwall,
+    /// Fan speeds per inverter (TEDAPI only: `get_fan_speeds()`).
+    FanSpeeds,
 }
 
 impl DataKind {
     /// Every kind, in a stable order.
-    pub const ALL: [DataKind; 10] = [
+    pub const ALL: [DataKind; 12] = [
         DataKind::Status,
         DataKind::Aggregates,
         DataKind::Soe,
@@ -59,6 +63,8 @@ impl DataKind {
         DataKind::SiteName,
         DataKind::Powerwalls,
         DataKind::Vitals,
+        DataKind::SolarPowerwall,
+        DataKind::FanSpeeds,
     ];
 
     /// The local-API path whose shape this document has.
@@ -74,6 +80,9 @@ impl DataKind {
             DataKind::SiteName => "/api/site_info/site_name",
             DataKind::Powerwalls => "/api/powerwalls",
             DataKind::Vitals => "/api/devices/vitals",
+            DataKind::SolarPowerwall => "/api/solar_powerwall",
+            // Not a gateway path: TEDAPI derives fan speeds from the device controller.
+            DataKind::FanSpeeds => "/fans",
         }
     }
 }

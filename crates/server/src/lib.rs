@@ -117,12 +117,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         settings.freshness.clone(),
         settings.presentation.clone(),
     );
-    let state = AppState::new(
-        engine.snapshots(),
-        settings.freshness.clone(),
-        target.clone(),
-        mode,
-    );
+    let settings = Arc::new(settings);
+    let state = AppState::new(engine.handle(), Arc::clone(&settings));
     let app = routes::app(state, &settings.base_url);
     let listener = TcpListener::bind(settings.listen)
         .await

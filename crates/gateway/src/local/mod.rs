@@ -181,8 +181,15 @@ impl GatewayAccess for LocalClient {
     }
 
     async fn fetch(&self, kind: DataKind) -> Result<serde_json::Value, GatewayError> {
-        if kind == DataKind::Vitals {
-            return self.fetch_vitals().await;
+        match kind {
+            DataKind::Vitals => return self.fetch_vitals().await,
+            DataKind::FanSpeeds => {
+                return Err(GatewayError::Unsupported {
+                    mode: "local",
+                    what: "fan speeds (TEDAPI only)".to_owned(),
+                });
+            }
+            _ => {}
         }
         let path = kind.local_path();
         match self.read(path).await? {

@@ -22,34 +22,46 @@ pub struct PollPlan {
 }
 
 impl PollPlan {
-    /// What the routes of this build serve: power and battery every poll, identity rarely.
+    /// The core of every plan: power and battery every poll, identity rarely.
     pub fn standard() -> Self {
         let every_poll = |kind| PlanEntry { kind, every: None };
+        let every = |kind, seconds| PlanEntry {
+            kind,
+            every: Some(Duration::from_secs(seconds)),
+        };
         Self {
             entries: vec![
-                PlanEntry {
-                    kind: DataKind::Status,
-                    every: Some(Duration::from_secs(60)),
-                },
+                every(DataKind::Status, 60),
                 every_poll(DataKind::Aggregates),
                 every_poll(DataKind::Soe),
                 every_poll(DataKind::GridStatus),
-                PlanEntry {
-                    kind: DataKind::SiteName,
-                    every: Some(Duration::from_secs(600)),
-                },
+                every_poll(DataKind::SystemStatus),
+                every(DataKind::Operation, 30),
+                every(DataKind::SiteName, 600),
             ],
         }
     }
 
-    /// The plan for an access mode: TEDAPI modes also read the device vitals every poll, the
-    /// source of `/vitals`, `/strings`, `/temps`, `/alerts`, `/fans`, `/pod` and `/freq`.
+    /// The plan for an access mode, covering every legacy route: vitals every poll (TEDAPI builds
+    /// them from the queries aggregates already use; the local API serves them until firmware 23.44),
+    /// fan speeds in TEDAPI modes, and `/api/solar_powerwall` (strings and alerts without vitals) in
+    /// local-API modes.
     pub fn for_mode(mode: AccessMode) -> Self {
         let mut plan = Self::standard();
+        plan.entries.push(PlanEntry {
+            kind: DataKind::Vitals,
+            every: None,
+        });
         if matches!(mode, AccessMode::TedapiFull | AccessMode::TedapiHybrid) {
             plan.entries.push(PlanEntry {
-                kind: DataKind::Vitals,
+                kind: DataKind::FanSpeeds,
                 every: None,
+            });
+        }
+        if matches!(mode, AccessMode::Local | AccessMode::TedapiHybrid) {
+            plan.entries.push(PlanEntry {
+                kind: DataKind::SolarPowerwall,
+                every: Some(Duration::from_secs(15)),
             });
         }
         plan
@@ -100,18 +112,44 @@ mod tests {
         let plan = PollPlan::standard();
         let now = Instant::now();
         let all: Vec<_> = plan.due(now, |_| None).collect();
-        assert_eq!(all.len(), 5);
+        assert_eq!(all.len(), 7);
         let recent: Vec<_> = plan.due(now, |_| Some(now)).collect();
         assert_eq!(
             recent,
-            vec![DataKind::Aggregates, DataKind::Soe, DataKind::GridStatus]
+            vec![
+                DataKind::Aggregates,
+                DataKind::Soe,
+                DataKind::GridStatus,
+                DataKind::SystemStatus
+            ]
         );
     }
 
     #[test]
     fn request_bound_counts_slow_entries_once_per_period() {
         let plan = PollPlan::standard();
-        assert_eq!(plan.max_requests(1, Duration::ZERO), 5);
-        assert_eq!(plan.max_requests(3, Duration::from_secs(10)), 3 * 3 + 1 + 1);
+        assert_eq!(plan.max_requests(1, Duration::ZERO), 7);
+        assert_eq!(
+            plan.max_requests(3, Duration::from_secs(10)),
+            3 * 4 + 1 + 1 + 1
+        );
+    }
+
+    #[test]
+    fn modes_add_what_their_routes_need() {
+        let kinds = |mode| -> Vec<DataKind> {
+            PollPlan::for_mode(mode)
+                .entries
+                .iter()
+                .map(|entry| entry.kind)
+                .collect()
+        };
+        let tedapi = kinds(AccessMode::TedapiFull);
+        assert!(
+            tedapi.contains(&DataKind::FanSpeeds) && !tedapi.contains(&DataKind::SolarPowerwall)
+        );
+        let local = kinds(AccessMode::Local);
+        assert!(local.contains(&DataKind::SolarPowerwall) && !local.contains(&DataKind::FanSpeeds));
+        assert!(local.contains(&DataKind::Vitals));
     }
 }

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use powerwall_gateway::{DataKind, ErrorClass, GatewayAccess, GatewayError};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use super::EngineCommand;
 use super::plan::PollPlan;
 use super::render::render;
 use super::snapshot::{Document, LinkHealth, LinkState, Snapshot};
@@ -33,6 +34,7 @@ pub struct Poller {
     logged_error: Option<String>,
     sequence: u64,
     publisher: watch::Sender<Arc<Snapshot>>,
+    inbox: mpsc::Receiver<EngineCommand>,
 }
 
 /// How one poll ended.
@@ -51,6 +53,7 @@ impl Poller {
         freshness: Freshness,
         presentation: Presentation,
         publisher: watch::Sender<Arc<Snapshot>>,
+        inbox: mpsc::Receiver<EngineCommand>,
     ) -> Self {
         Self {
             access,
@@ -64,29 +67,70 @@ impl Poller {
             logged_error: None,
             sequence: 0,
             publisher,
+            inbox,
         }
     }
 
     /// Polls until the task is aborted.
     pub async fn run(mut self) {
+        let mut wanted = self.due_now();
         loop {
-            let outcome = self.poll_once().await;
+            let outcome = self.poll_once(wanted).await;
             let delay = self.next_delay(&outcome);
-            self.health.next_attempt_at = Some(Instant::now() + delay);
+            let wake = Instant::now() + delay;
+            self.health.next_attempt_at = Some(wake);
             self.publish();
-            tokio::time::sleep(delay).await;
+            wanted = self.wait_until(wake).await;
         }
     }
 
-    /// Reads every due document of the plan, one request at a time.
-    async fn poll_once(&mut self) -> PollOutcome {
-        let now = Instant::now();
-        let due: Vec<DataKind> = self
-            .plan
-            .due(now, |kind| self.last_attempt.get(&kind).copied())
-            .collect();
+    /// The documents of the plan that are due now.
+    fn due_now(&self) -> Vec<DataKind> {
+        self.plan
+            .due(Instant::now(), |kind| self.last_attempt.get(&kind).copied())
+            .collect()
+    }
+
+    /// Waits for `wake`, republishing once per poll period (so data past its age leaves the
+    /// snapshot even during a long back-off) and serving commands. Returns what to read next.
+    async fn wait_until(&mut self, wake: Instant) -> Vec<DataKind> {
+        loop {
+            let tick = wake.min(Instant::now() + self.freshness.poll_interval);
+            tokio::select! {
+                () = tokio::time::sleep_until(tick) => {
+                    if Instant::now() >= wake {
+                        return self.due_now();
+                    }
+                    self.publish();
+                }
+                command = self.inbox.recv() => match command {
+                    Some(EngineCommand::ResetHealth) => {
+                        self.reset_health();
+                        self.publish();
+                    }
+                    Some(EngineCommand::Refresh(kinds)) => return kinds,
+                    // Every handle is gone: nothing can command us any more; keep polling.
+                    None => {
+                        tokio::time::sleep_until(wake).await;
+                        return self.due_now();
+                    }
+                },
+            }
+        }
+    }
+
+    /// `/health/reset`: the counters start again; the link state stays what it is.
+    fn reset_health(&mut self) {
+        self.health.consecutive_failures = 0;
+        self.health.total_failures = 0;
+        self.health.total_successes = 0;
+        self.health.last_success_wall = Some(SystemTime::now());
+    }
+
+    /// Reads `kinds` one request at a time.
+    async fn poll_once(&mut self, kinds: Vec<DataKind>) -> PollOutcome {
         let mut reached = false;
-        for kind in due {
+        for kind in kinds {
             self.last_attempt.insert(kind, Instant::now());
             match self.access.fetch(kind).await {
                 Ok(json) => {

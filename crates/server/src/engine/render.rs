@@ -21,17 +21,34 @@ pub fn render(documents: &BTreeMap<DataKind, Document>, presentation: &Presentat
             expires_at: document.expires_at,
         })
     };
-    Rendered {
-        aggregates: body(DataKind::Aggregates, &|json| aggregates(json, presentation)),
-        soe: body(DataKind::Soe, &|json| {
+    let mut rendered = Rendered::default();
+    let mut put = |route: &'static str, body: Option<Body>| {
+        if let Some(body) = body {
+            rendered.insert(route, body);
+        }
+    };
+    put(
+        "/aggregates",
+        body(DataKind::Aggregates, &|json| aggregates(json, presentation)),
+    );
+    put(
+        "/soe",
+        body(DataKind::Soe, &|json| {
             json.is_object().then(|| json.clone())
         }),
-        soe_app: body(DataKind::Soe, &soe_app_scale),
-        grid_status: body(DataKind::GridStatus, &|json| {
+    );
+    put(
+        "/api/system_status/soe",
+        body(DataKind::Soe, &soe_app_scale),
+    );
+    put(
+        "/api/system_status/grid_status",
+        body(DataKind::GridStatus, &|json| {
             json.is_object().then(|| json.clone())
         }),
-        version: body(DataKind::Status, &version),
-    }
+    );
+    put("/version", body(DataKind::Status, &version));
+    rendered
 }
 
 /// `/aggregates`: the gateway document with the proxy's two presentation rules applied.

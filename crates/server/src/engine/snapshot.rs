@@ -39,19 +39,28 @@ impl Body {
     }
 }
 
-/// Bodies that are the same for every request, rendered when the snapshot is built.
+/// Bodies that are the same for every request, rendered when the snapshot is built, keyed by the
+/// route path that serves them (`/aggregates`, `/csv/v2?headers`, …).
 #[derive(Debug, Clone, Default)]
 pub struct Rendered {
-    /// `/aggregates` and `/api/meters/aggregates` (post-processed).
-    pub aggregates: Option<Body>,
-    /// `/soe` (raw scale).
-    pub soe: Option<Body>,
-    /// `/api/system_status/soe` (app scale).
-    pub soe_app: Option<Body>,
-    /// `/api/system_status/grid_status`.
-    pub grid_status: Option<Body>,
-    /// `/version` (answers `SolarOnly` when the firmware is unknown).
-    pub version: Option<Body>,
+    bodies: BTreeMap<&'static str, Body>,
+}
+
+impl Rendered {
+    /// The body rendered for `route`, if its data was available.
+    pub fn get(&self, route: &str) -> Option<&Body> {
+        self.bodies.get(route)
+    }
+
+    /// Stores the body of `route`.
+    pub fn insert(&mut self, route: &'static str, body: Body) {
+        self.bodies.insert(route, body);
+    }
+
+    /// The routes that have a body.
+    pub fn routes(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.bodies.keys().copied()
+    }
 }
 
 /// Where the link to the gateway stands.

@@ -1,8 +1,10 @@
 //! The HTTP surface: `app()` builds the router every listener serves.
 
+mod admin;
+mod control;
+mod data;
 mod framing;
-mod health;
-mod legacy;
+mod passthrough;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -12,24 +14,22 @@ use axum::extract::Request;
 use axum::http::{Method, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
 use powerwall_gateway::AccessMode;
-use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::engine::Snapshot;
-use crate::settings::Freshness;
+use crate::engine::{EngineHandle, Snapshot};
+use crate::settings::{Freshness, Settings};
 use crate::stats::RequestStats;
 
-/// What a route needs to answer: the latest snapshot and the process-wide facts.
+/// What a route needs to answer: the gateway's engine, the settings and the process counters.
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<AppInner>,
 }
 
 struct AppInner {
-    snapshots: watch::Receiver<Arc<Snapshot>>,
-    freshness: Freshness,
+    engine: EngineHandle,
+    settings: Arc<Settings>,
     stats: RequestStats,
     started_wall: SystemTime,
     gateway_target: String,
@@ -37,17 +37,14 @@ struct AppInner {
 }
 
 impl AppState {
-    /// State for one gateway's snapshots.
-    pub fn new(
-        snapshots: watch::Receiver<Arc<Snapshot>>,
-        freshness: Freshness,
-        gateway_target: String,
-        gateway_mode: AccessMode,
-    ) -> Self {
+    /// State for one gateway's engine.
+    pub fn new(engine: EngineHandle, settings: Arc<Settings>) -> Self {
+        let gateway_target = engine.access().target().to_owned();
+        let gateway_mode = engine.access().mode();
         Self {
             inner: Arc::new(AppInner {
-                snapshots,
-                freshness,
+                engine,
+                settings,
                 stats: RequestStats::default(),
                 started_wall: SystemTime::now(),
                 gateway_target,
@@ -58,7 +55,19 @@ impl AppState {
 
     /// The latest snapshot (an `Arc` clone; never waits on the gateway).
     fn snapshot(&self) -> Arc<Snapshot> {
-        self.inner.snapshots.borrow().clone()
+        self.inner.engine.snapshot()
+    }
+
+    /// The gateway's engine (client, commands).
+    #[allow(dead_code)]
+    fn engine(&self) -> &EngineHandle {
+        &self.inner.engine
+    }
+
+    /// The validated settings.
+    #[allow(dead_code)]
+    fn settings(&self) -> &Settings {
+        &self.inner.settings
     }
 
     /// Request counters.
@@ -68,7 +77,7 @@ impl AppState {
 
     /// The freshness rules.
     fn freshness(&self) -> &Freshness {
-        &self.inner.freshness
+        &self.inner.settings.freshness
     }
 
     /// "Now" for data ages.
@@ -80,14 +89,11 @@ impl AppState {
 /// Builds the router: legacy proxy routes, served under `base_url` as well as at the root.
 pub fn app(state: AppState, base_url: &str) -> Router {
     let routes = Router::new()
-        .route("/aggregates", get(legacy::aggregates))
-        .route("/api/meters/aggregates", get(legacy::aggregates))
-        .route("/soe", get(legacy::soe))
-        .route("/api/system_status/soe", get(legacy::soe_app))
-        .route("/api/system_status/grid_status", get(legacy::grid_status))
-        .route("/version", get(legacy::version))
-        .route("/health", get(health::health))
-        .fallback(fallback)
+        .merge(data::routes())
+        .merge(admin::routes())
+        .merge(passthrough::routes())
+        .merge(control::routes())
+        .fallback(passthrough::fallback)
         .with_state(state);
     let base: Arc<str> = Arc::from(base_url);
     // An outer router with only a fallback lets the middleware rewrite the path before routing.
@@ -96,14 +102,6 @@ pub fn app(state: AppState, base_url: &str) -> Router {
         .layer(middleware::from_fn(move |request, next| {
             strip_base_url(base.clone(), request, next)
         }))
-}
-
-async fn fallback(method: Method) -> Response {
-    if method == Method::OPTIONS {
-        framing::preflight()
-    } else {
-        framing::not_found()
-    }
 }
 
 /// `PROXY_BASE_URL`: `/pwp/csv` is served as `/csv`; bare paths keep working.

@@ -204,6 +204,74 @@ pub struct Cli {
     /// Debug logging (yes/no).
     #[arg(long, env = "PW_DEBUG", value_name = "PW_DEBUG", default_value = "no", value_parser = parse_yes_no, action = ArgAction::Set)]
     pub debug: bool,
+
+    /// Listener TLS: `no` (plain HTTP), `http` (plain HTTP behind a TLS proxy: secure cookies) or
+    /// `yes` (TLS with a certificate generated at start).
+    #[arg(long, env = "PW_HTTPS", value_name = "PW_HTTPS", default_value = "no")]
+    pub https: String,
+
+    /// Power-flow page style: clear, black, white, grafana, grafana-dark, dakboard or solar.
+    #[arg(
+        long,
+        env = "PW_STYLE",
+        value_name = "PW_STYLE",
+        default_value = "clear"
+    )]
+    pub style: String,
+
+    /// `Cache-Control: max-age` in seconds for CSS, JavaScript and PNG assets (0 = no caching).
+    #[arg(
+        long,
+        env = "PW_BROWSER_CACHE",
+        value_name = "PW_BROWSER_CACHE",
+        default_value_t = 0
+    )]
+    pub browser_cache: u64,
+
+    /// Enables control routes; the token every control POST must carry.
+    #[arg(
+        long,
+        env = "PW_CONTROL_SECRET",
+        value_name = "PW_CONTROL_SECRET",
+        default_value = "",
+        hide_env_values = true,
+        value_parser = parse_secret
+    )]
+    pub control_secret: Secret,
+
+    /// Cloud/Fleet energy site id.
+    #[arg(long, env = "PW_SITEID", value_name = "PW_SITEID")]
+    pub siteid: Option<String>,
+
+    /// Wi-Fi TEDAPI host used as the v1r fallback transport.
+    #[arg(long, env = "PW_WIFI_HOST", value_name = "PW_WIFI_HOST")]
+    pub wifi_host: Option<String>,
+
+    /// Silence individual network-error log lines (summaries remain) (yes/no).
+    #[arg(long, env = "PW_SUPPRESS_NETWORK_ERRORS", value_name = "PW_SUPPRESS_NETWORK_ERRORS", default_value = "no", value_parser = parse_yes_no, action = ArgAction::Set)]
+    pub suppress_network_errors: bool,
+
+    /// Most network-error log lines per source per minute.
+    #[arg(
+        long,
+        env = "PW_NETWORK_ERROR_RATE_LIMIT",
+        value_name = "PW_NETWORK_ERROR_RATE_LIMIT",
+        default_value_t = 5
+    )]
+    pub network_error_rate_limit: u64,
+
+    /// Watch TEDAPI and report the SolarOnly fallback and its recovery (yes/no).
+    #[arg(long, env = "PW_TEDAPI_RECOVERY", value_name = "PW_TEDAPI_RECOVERY", default_value = "yes", value_parser = parse_yes_no, action = ArgAction::Set)]
+    pub tedapi_recovery: bool,
+
+    /// Seconds between TEDAPI probes (non-integer → 30, below 5 → 5, as the proxy).
+    #[arg(
+        long,
+        env = "PW_TEDAPI_PROBE_INTERVAL",
+        value_name = "PW_TEDAPI_PROBE_INTERVAL",
+        default_value = "30"
+    )]
+    pub tedapi_probe_interval: String,
 }
 
 #[cfg(test)]

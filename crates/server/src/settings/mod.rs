@@ -1,6 +1,7 @@
 //! Settings: CLI + environment merged into one validated value, passed explicitly everywhere.
 
 mod cli;
+mod options;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -13,6 +14,10 @@ use powerwall_gateway::tedapi::client::{TedapiAuthMode, TedapiConfig};
 use powerwall_gateway::tedapi::wire::ApiVersion;
 
 pub use cli::{Cli, parse_yes_no};
+pub use options::{
+    ControlSettings, Diagnostics, HttpsMode, SECRET_MASK, Style, WebSettings, config_report,
+    probe_interval,
+};
 
 /// A configuration that cannot work, with the variable to fix.
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +115,18 @@ pub struct Settings {
     pub gateway_timeout: Duration,
     /// `PW_POOL_MAXSIZE`: idle keep-alive connections kept to the gateway.
     pub gateway_pool_max_idle: usize,
+    /// Web pages and browser-facing answers.
+    pub web: WebSettings,
+    /// Control routes.
+    pub control: ControlSettings,
+    /// Logging and SolarOnly recovery.
+    pub diagnostics: Diagnostics,
+    /// `PW_TEDAPI_API_VERSION` as used (`V2024_06` or `V2026_06`).
+    pub tedapi_api_version: ApiVersion,
+    /// `PW_SITEID`.
+    pub site_id: Option<String>,
+    /// The `/stats` `config` object (secrets masked).
+    pub config_report: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Settings {
@@ -134,6 +151,43 @@ impl Settings {
                 0
             }
         };
+        let style = Style::from_name(&cli.style).ok_or_else(|| SettingsError::Invalid {
+            variable: "PW_STYLE",
+            message: format!(
+                "unknown style {:?}; expected one of {}",
+                cli.style,
+                Style::ALL.map(Style::name).join(", ")
+            ),
+        })?;
+        let token_auth = match cli.auth_mode.trim().to_ascii_lowercase().as_str() {
+            "" | "cookie" => false,
+            "token" => true,
+            other => {
+                return Err(SettingsError::Invalid {
+                    variable: "PW_AUTH_MODE",
+                    message: format!("expected cookie or token, got {other:?}"),
+                });
+            }
+        };
+        let web = WebSettings {
+            https: HttpsMode::parse(&cli.https)?,
+            style,
+            browser_cache: Duration::from_secs(cli.browser_cache),
+            email: cli.email.clone(),
+            token_auth,
+        };
+        let control = ControlSettings {
+            secret: (!cli.control_secret.is_empty()).then(|| cli.control_secret.clone()),
+        };
+        let diagnostics = Diagnostics {
+            suppress_network_errors: cli.suppress_network_errors,
+            network_error_rate_limit: cli.network_error_rate_limit,
+            tedapi_recovery: cli.tedapi_recovery,
+            tedapi_probe_interval: probe_interval(&cli.tedapi_probe_interval),
+        };
+        let tedapi_api_version =
+            ApiVersion::parse_or_default(cli.tedapi_api_version.trim()).version;
+        let config_report = config_report(&cli, style, site_zero_threshold_w);
         if cli.cache_expire < 5 {
             tracing::warn!(
                 "Cache expiration set below 5s (PW_CACHE_EXPIRE={}): the gateway is polled more often",
@@ -159,6 +213,12 @@ impl Settings {
             cache_file,
             gateway_timeout: timeout,
             gateway_pool_max_idle: cli.pool_maxsize,
+            web,
+            control,
+            diagnostics,
+            tedapi_api_version,
+            site_id: cli.siteid.clone().filter(|id| !id.trim().is_empty()),
+            config_report,
         })
     }
 }
@@ -374,6 +434,34 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(s.cache_file, Some(PathBuf::from("/var/lib/pw/.powerwall")));
+    }
+
+    #[test]
+    fn web_and_control_settings() {
+        let s = settings(&["--simulate"]).unwrap();
+        assert_eq!(s.web.https, HttpsMode::No);
+        assert_eq!(s.web.style, Style::Clear);
+        assert!(!s.control.enabled());
+        let s = settings(&[
+            "--simulate",
+            "--control-secret",
+            "x",
+            "--style",
+            "grafana-dark",
+        ])
+        .unwrap();
+        assert!(s.control.enabled());
+        assert_eq!(s.web.style, Style::GrafanaDark);
+        for (flag, value, variable) in [
+            ("--style", "neon", "PW_STYLE"),
+            ("--https", "sometimes", "PW_HTTPS"),
+            ("--auth-mode", "magic", "PW_AUTH_MODE"),
+        ] {
+            let err = settings(&["--simulate", flag, value])
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(variable), "{err}");
+        }
     }
 
     #[test]

@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 use super::TedapiClient;
 use super::connect::DIN_PATH;
 use crate::tedapi::convert::{
-    FirmwareInfo, TedapiInputs, boot_estimate, local_document, pw3_component_requests, pw3_vitals,
-    vitals,
+    FirmwareInfo, TedapiInputs, boot_estimate, fan_speeds, local_document, pw3_component_requests,
+    pw3_vitals, vitals,
 };
 use crate::tedapi::wire::{QueryRole, TedapiRequest};
 use crate::{DataKind, GatewayError, RawBody};
@@ -55,7 +55,13 @@ pub(crate) fn needs(kind: DataKind) -> Needs {
             ..Needs::default()
         },
         DataKind::Operation | DataKind::SiteInfo | DataKind::SiteName => config,
-        DataKind::Powerwalls => Needs::default(),
+        DataKind::Powerwalls | DataKind::SolarPowerwall => Needs::default(),
+        // PVAC fans come from the full controller, PW3 fans from the components queries.
+        DataKind::FanSpeeds => Needs {
+            controller: true,
+            pw3: true,
+            ..config
+        },
         DataKind::Vitals => Needs {
             status: true,
             controller: true,
@@ -84,11 +90,11 @@ impl TedapiClient {
         let now = epoch_seconds();
         let previous = self.previous_boot();
         let inputs = inputs(&gathered, &self.target, now, previous.as_ref());
-        let document = if kind == DataKind::Vitals {
+        let document = match kind {
             // The local path of vitals is a fixed null in TEDAPI modes; the dictionary is built here.
-            vitals(&inputs).map(Value::Object)
-        } else {
-            local_document(path, &inputs)
+            DataKind::Vitals => vitals(&inputs).map(Value::Object),
+            DataKind::FanSpeeds => Some(fan_speeds(&inputs)),
+            _ => local_document(path, &inputs),
         };
         if kind == DataKind::Status {
             let next = boot_estimate(gathered.controller.as_deref(), previous.as_ref());

@@ -9,7 +9,7 @@ use powerwall_gateway::{AccessMode, DataKind};
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
-use super::{AppState, framing};
+use super::super::{AppState, framing};
 use crate::clock::{epoch_seconds, local_iso_micros, local_iso_seconds};
 use crate::engine::Snapshot;
 use crate::engine::snapshot::LinkState;
