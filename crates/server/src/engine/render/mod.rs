@@ -10,6 +10,7 @@ mod battery;
 mod convenience;
 mod device;
 mod power;
+mod summary;
 mod value;
 
 use std::collections::BTreeMap;
@@ -95,6 +96,7 @@ pub struct RouteRenderer {
 fn renderers() -> impl Iterator<Item = &'static RouteRenderer> {
     power::RENDERERS
         .iter()
+        .chain(summary::RENDERERS)
         .chain(device::RENDERERS)
         .chain(battery::RENDERERS)
         .chain(convenience::RENDERERS)
