@@ -97,6 +97,127 @@ pub fn to_python_bytes<T: Serialize + ?Sized>(value: &T) -> Bytes {
     }
 }
 
+/// Python's `json.dumps(indent=4, sort_keys=True)` layout: `","` at line ends, `": "` after keys,
+/// four-space indent, `{}`/`[]` for empty containers, ASCII-only strings.
+#[derive(Debug, Default)]
+struct PythonPrettyFormatter {
+    depth: usize,
+    has_items: bool,
+}
+
+impl PythonPrettyFormatter {
+    fn newline_and_indent<W: ?Sized + io::Write>(&self, writer: &mut W) -> io::Result<()> {
+        writer.write_all(b"\n")?;
+        for _ in 0..self.depth {
+            writer.write_all(b"    ")?;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + io::Write>(&mut self, writer: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_items = false;
+        writer.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + io::Write>(&mut self, writer: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth = self.depth.saturating_sub(1);
+        if self.has_items {
+            self.newline_and_indent(writer)?;
+        }
+        // The enclosing container necessarily has at least this item.
+        self.has_items = true;
+        writer.write_all(bracket)
+    }
+
+    fn item<W: ?Sized + io::Write>(&mut self, writer: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            writer.write_all(b",")?;
+        }
+        self.has_items = true;
+        self.newline_and_indent(writer)
+    }
+}
+
+impl Formatter for PythonPrettyFormatter {
+    fn begin_array<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.open(writer, b"[")
+    }
+
+    fn end_array<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.close(writer, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.item(writer, first)
+    }
+
+    fn begin_object<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.open(writer, b"{")
+    }
+
+    fn end_object<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.close(writer, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.item(writer, first)
+    }
+
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        writer.write_all(b": ")
+    }
+
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        PythonFormatter.write_string_fragment(writer, fragment)
+    }
+
+    fn write_char_escape<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        escape: CharEscape,
+    ) -> io::Result<()> {
+        PythonFormatter.write_char_escape(writer, escape)
+    }
+}
+
+/// Serializes a value as Python's `json.dumps(value, indent=4, sort_keys=True)` would: keys sorted
+/// at every level (code-point order, as Python sorts `str`), four-space indent.
+pub fn to_python_pretty_bytes(value: &serde_json::Value) -> Bytes {
+    let mut sorted = value.clone();
+    sort_keys_deep(&mut sorted);
+    let mut out = Vec::with_capacity(1024);
+    let mut serializer = Serializer::with_formatter(&mut out, PythonPrettyFormatter::default());
+    match sorted.serialize(&mut serializer) {
+        Ok(()) => Bytes::from(out),
+        Err(_) => Bytes::from_static(b"null"),
+    }
+}
+
+/// Sorts object keys at every nesting level.
+fn sort_keys_deep(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.sort_keys();
+            map.values_mut().for_each(sort_keys_deep);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(sort_keys_deep),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +261,24 @@ mod tests {
     #[test]
     fn non_finite_floats_become_null() {
         assert_eq!(text(&json!({"x": f64::NAN})), r#"{"x": null}"#);
+    }
+
+    fn pretty(value: &serde_json::Value) -> String {
+        String::from_utf8(to_python_pretty_bytes(value).to_vec()).unwrap()
+    }
+
+    #[test]
+    fn pretty_matches_python_indent_4_sort_keys() {
+        let value = json!({"b": {"z": 1, "a": [1, "é", {}]}, "a": [], "c": {}, "d": null});
+        let expected = "{\n    \"a\": [],\n    \"b\": {\n        \"a\": [\n            1,\n            \"\\u00e9\",\n            {}\n        ],\n        \"z\": 1\n    },\n    \"c\": {},\n    \"d\": null\n}";
+        assert_eq!(pretty(&value), expected);
+        assert_eq!(pretty(&json!({})), "{}");
+        assert_eq!(pretty(&json!([])), "[]");
+        assert_eq!(pretty(&json!(null)), "null");
+        assert_eq!(pretty(&json!(["b", "a"])), "[\n    \"b\",\n    \"a\"\n]");
+        assert_eq!(
+            pretty(&json!({"x": f64::NAN, "y": 80.0})),
+            "{\n    \"x\": null,\n    \"y\": 80.0\n}"
+        );
     }
 }

@@ -46,3 +46,21 @@ pub fn not_found() -> Response {
     *response.status_mut() = StatusCode::NOT_FOUND;
     response
 }
+
+/// `text/plain; charset=utf-8` with `Access-Control-Allow-Origin: *` (the CSV routes).
+pub fn text(body: Bytes) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+            (
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}

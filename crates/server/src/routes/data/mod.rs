@@ -1,74 +1,123 @@
-//! Data routes served from the latest snapshot (power, battery, grid, version, …).
+//! Data routes served from the latest snapshot: power, battery, grid, CSV, device data, `/pw/*`.
+//!
+//! Every body is rendered once per snapshot (`engine::render`); a route only picks the body for
+//! its path, checks that its data is still fresh, and otherwise answers the route's "no data"
+//! form. All answers are HTTP 200 (pollers such as Telegraf drop non-2xx responses).
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
+use bytes::Bytes;
 
 use super::{AppState, framing};
-use crate::engine::render::version_unknown;
-use crate::json::to_python_bytes;
+use crate::engine::render;
+
+/// The body of `/pw/<name>` for a name that is not one of the 25 (and for any query string).
+const INVALID_REQUEST: &[u8] = br#"{"error": "Invalid Request"}"#;
+
+/// Routes serving a JSON body rendered under their own path.
+const JSON_ROUTES: [&str; 17] = [
+    "/soe",
+    "/api/system_status/soe",
+    "/api/system_status/grid_status",
+    "/version",
+    "/json",
+    "/vitals",
+    "/strings",
+    "/temps",
+    "/temps/pw",
+    "/alerts",
+    "/alerts/pw",
+    "/freq",
+    "/pod",
+    "/fans",
+    "/fans/pw",
+    "/aggregates",
+    "/api/meters/aggregates",
+];
 
 /// The data routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/aggregates", get(aggregates))
-        .route("/api/meters/aggregates", get(aggregates))
-        .route("/soe", get(soe))
-        .route("/api/system_status/soe", get(soe_app))
-        .route("/api/system_status/grid_status", get(grid_status))
-        .route("/version", get(version))
+    let mut router = Router::new();
+    for path in JSON_ROUTES {
+        router = router.route(path, json_route(path));
+    }
+    router
+        .route("/csv", get(csv_v1))
+        .route("/csv/v2", get(csv_v2))
+        .route("/pw/", get(convenience))
+        .route("/pw/{*name}", get(convenience))
 }
 
-/// Serves a pre-rendered body if its data is fresh enough, else the proxy's `null`.
-fn serve(state: &AppState, uri: &Uri, route: &str) -> Response {
-    let snapshot = state.snapshot();
-    match snapshot
-        .rendered
-        .get(route)
-        .and_then(|body| body.fresh(state.now()))
-    {
-        Some(bytes) => {
-            state.stats().count_get(uri.path());
-            framing::json(bytes.clone())
-        }
-        None => {
-            state.stats().count_no_data();
-            framing::null()
-        }
+/// A GET route serving the JSON body rendered for `path`.
+fn json_route(path: &'static str) -> MethodRouter<AppState> {
+    // Both aggregates paths serve the same processed body (§6.1.1).
+    let route = if path == "/api/meters/aggregates" {
+        "/aggregates"
+    } else {
+        path
+    };
+    get(move |State(state): State<AppState>, uri: Uri| async move {
+        json_response(body(&state, &uri, route))
+    })
+}
+
+/// A JSON answer; the proxy's `null` form for no data.
+fn json_response(bytes: Bytes) -> Response {
+    if bytes.as_ref() == b"null" {
+        framing::null()
+    } else {
+        framing::json(bytes)
     }
 }
 
-/// `GET /aggregates`, `GET /api/meters/aggregates`.
-pub async fn aggregates(State(state): State<AppState>, uri: Uri) -> Response {
-    serve(&state, &uri, "/aggregates")
-}
-
-/// `GET /soe` (raw scale).
-pub async fn soe(State(state): State<AppState>, uri: Uri) -> Response {
-    serve(&state, &uri, "/soe")
-}
-
-/// `GET /api/system_status/soe` (app scale).
-pub async fn soe_app(State(state): State<AppState>, uri: Uri) -> Response {
-    serve(&state, &uri, "/api/system_status/soe")
-}
-
-/// `GET /api/system_status/grid_status`.
-pub async fn grid_status(State(state): State<AppState>, uri: Uri) -> Response {
-    serve(&state, &uri, "/api/system_status/grid_status")
-}
-
-/// `GET /version`: always a body; `SolarOnly` while the firmware is unknown.
-pub async fn version(State(state): State<AppState>, uri: Uri) -> Response {
+/// The body rendered for `route` while fresh, else its no-data form; counted as §4.4 says.
+fn body(state: &AppState, uri: &Uri, route: &str) -> Bytes {
     let snapshot = state.snapshot();
-    let body = snapshot
+    let bytes = snapshot
         .rendered
-        .get("/version")
+        .get(route)
         .and_then(|body| body.fresh(state.now()))
         .cloned()
-        .unwrap_or_else(|| to_python_bytes(&version_unknown()));
+        .or_else(|| render::no_data(route))
+        .unwrap_or_else(|| Bytes::from_static(b"null"));
+    if bytes.as_ref() == b"null" {
+        state.stats().count_no_data();
+    } else {
+        state.stats().count_get(uri.path());
+    }
+    bytes
+}
+
+/// The CSV body key: `?headers` (also `?headers=1`, `?headers=true`) adds the header line.
+fn csv_route(uri: &Uri, plain: &'static str, with_headers: &'static str) -> &'static str {
+    if uri.query().is_some_and(|query| query.contains("headers")) {
+        with_headers
+    } else {
+        plain
+    }
+}
+
+/// `GET /csv`: `Grid,Home,Solar,Battery,BatteryLevel`.
+async fn csv_v1(State(state): State<AppState>, uri: Uri) -> Response {
+    let route = csv_route(&uri, "/csv", "/csv?headers");
+    framing::text(body(&state, &uri, route))
+}
+
+/// `GET /csv/v2`: v1 plus `GridStatus,Reserve`.
+async fn csv_v2(State(state): State<AppState>, uri: Uri) -> Response {
+    let route = csv_route(&uri, "/csv/v2", "/csv/v2?headers");
+    framing::text(body(&state, &uri, route))
+}
+
+/// `GET /pw/<name>`: one of the 25 names exactly, without a query string (§6.7).
+async fn convenience(State(state): State<AppState>, uri: Uri) -> Response {
+    let route = uri.path();
+    if uri.query().is_none() && route.starts_with("/pw/") && render::is_rendered_route(route) {
+        return json_response(body(&state, &uri, route));
+    }
     state.stats().count_get(uri.path());
-    framing::json(body)
+    framing::json(Bytes::from_static(INVALID_REQUEST))
 }
