@@ -92,7 +92,7 @@ impl ReserveLevel {
 
     /// A level from whole percent; `None` above 100.
     pub fn whole(percent: u64) -> Option<Self> {
-        (percent <= 100).then(|| Self(percent as f64))
+        (percent <= 100).then_some(Self(percent as f64))
     }
 
     /// Parses ASCII decimal digits only (no sign, decimals or spaces, as the proxy checks),
