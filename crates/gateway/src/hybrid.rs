@@ -3,7 +3,10 @@
 
 use crate::local::LocalClient;
 use crate::tedapi::client::TedapiClient;
-use crate::{AccessMode, DataKind, GatewayAccess, GatewayError, RawBody, UpstreamStats};
+use crate::{
+    AccessMode, DataKind, GatewayAccess, GatewayError, GridExportRule, OperationMode, RawBody,
+    ReserveLevel, UpstreamStats,
+};
 
 /// Local API client plus a TEDAPI client for vitals, on the same gateway.
 #[derive(Debug)]
@@ -56,5 +59,27 @@ impl GatewayAccess for HybridClient {
             logins: local.logins + tedapi.logins,
             errors: local.errors + tedapi.errors,
         }
+    }
+
+    /// Writes go to the local API (TEDAPI v1 has no write path).
+    async fn set_operation(
+        &self,
+        reserve: Option<ReserveLevel>,
+        mode: Option<OperationMode>,
+    ) -> Result<serde_json::Value, GatewayError> {
+        self.local.set_operation(reserve, mode).await
+    }
+
+    /// Delegated to the local API, which has no grid-charging write.
+    async fn set_grid_charging(&self, allowed: bool) -> Result<serde_json::Value, GatewayError> {
+        self.local.set_grid_charging(allowed).await
+    }
+
+    /// Delegated to the local API, which has no grid-export write.
+    async fn set_grid_export(
+        &self,
+        rule: GridExportRule,
+    ) -> Result<serde_json::Value, GatewayError> {
+        self.local.set_grid_export(rule).await
     }
 }

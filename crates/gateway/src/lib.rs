@@ -6,6 +6,7 @@
 //! no hidden retries, cooldowns honouring `Retry-After`, negative caches, re-login at most once per
 //! cooldown, and a count of every upstream request.
 
+pub mod control;
 pub mod error;
 pub mod http;
 pub mod hybrid;
@@ -17,6 +18,7 @@ pub mod tedapi;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use control::{GridExportRule, OperationMode, ReserveLevel};
 pub use error::{ErrorClass, GatewayError};
 pub use secret::Secret;
 pub use select::AccessMode;
@@ -167,4 +169,40 @@ pub trait GatewayAccess: Send + Sync + 'static {
 
     /// Upstream request counts so far.
     fn upstream(&self) -> UpstreamStats;
+
+    /// Sets the backup reserve and/or the operation mode; answers the backend's result document.
+    ///
+    /// The level is forwarded unchanged: the local API's field is raw scale, so the local backend
+    /// writes it as given (gateway-protocols §7). Modes without a write path keep this default.
+    async fn set_operation(
+        &self,
+        reserve: Option<ReserveLevel>,
+        mode: Option<OperationMode>,
+    ) -> Result<serde_json::Value, GatewayError> {
+        let _ = (reserve, mode);
+        Err(self.unsupported_write("setting the reserve or operation mode"))
+    }
+
+    /// Allows or forbids charging the battery from the grid; answers the backend's result.
+    async fn set_grid_charging(&self, allowed: bool) -> Result<serde_json::Value, GatewayError> {
+        let _ = allowed;
+        Err(self.unsupported_write("setting grid charging"))
+    }
+
+    /// Sets the grid export rule; answers the backend's result.
+    async fn set_grid_export(
+        &self,
+        rule: GridExportRule,
+    ) -> Result<serde_json::Value, GatewayError> {
+        let _ = rule;
+        Err(self.unsupported_write("setting the grid export rule"))
+    }
+
+    /// The error of a write this mode cannot perform.
+    fn unsupported_write(&self, what: &str) -> GatewayError {
+        GatewayError::Unsupported {
+            mode: self.mode().name(),
+            what: what.to_owned(),
+        }
+    }
 }

@@ -15,6 +15,7 @@ mod request;
 mod session;
 mod vitals;
 pub mod vitals_wire;
+mod write;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -25,12 +26,13 @@ pub use cache_file::prepare_cache_dir;
 pub use catalogue::{ENDPOINTS, STATUS_PATH, VITALS_PATH};
 pub use host::GatewayHost;
 pub use vitals::decode_vitals;
+pub use write::OPERATION_PATH;
 
 use crate::http::{GatewayHttpSettings, gateway_client};
 use crate::policy::{Clock, GatewayGuard, InFlightGate, TokioClock};
 use crate::{
-    AccessMode, DataKind, GatewayAccess, GatewayError, RawBody, Secret, UpstreamCounters,
-    UpstreamStats,
+    AccessMode, DataKind, GatewayAccess, GatewayError, OperationMode, RawBody, ReserveLevel,
+    Secret, UpstreamCounters, UpstreamStats,
 };
 
 /// The email sent at login when none is configured (the reference's default).
@@ -215,6 +217,15 @@ impl GatewayAccess for LocalClient {
 
     fn upstream(&self) -> UpstreamStats {
         self.counters.snapshot()
+    }
+
+    /// `POST /api/operation`, full overwrite, the level sent as given (raw scale field).
+    async fn set_operation(
+        &self,
+        reserve: Option<ReserveLevel>,
+        mode: Option<OperationMode>,
+    ) -> Result<serde_json::Value, GatewayError> {
+        self.write_operation(reserve, mode).await
     }
 }
 
