@@ -198,13 +198,19 @@ async fn telegraf_scrape_with_the_gateway_gone_is_still_json() {
 
 /// What the power-flow web app polls; each answer must be JSON with the keys it reads.
 const WEB_APP_POLLS: [(&str, &[&str]); 9] = [
-    ("/api/meters/aggregates", &["site", "battery", "load", "solar"]),
+    (
+        "/api/meters/aggregates",
+        &["site", "battery", "load", "solar"],
+    ),
     ("/api/system_status/soe", &["percentage"]),
     (
         "/api/system_status/grid_status",
         &["grid_status", "grid_services_active"],
     ),
-    ("/api/sitemaster", &["status", "running", "connected_to_tesla"]),
+    (
+        "/api/sitemaster",
+        &["status", "running", "connected_to_tesla"],
+    ),
     ("/api/site_info/site_name", &["site_name"]),
     ("/api/powerwalls", &["powerwalls"]),
     ("/api/status", &["din", "version", "up_time_seconds"]),
@@ -227,7 +233,9 @@ async fn web_app_contract(server: &RunningServer) {
     let percentage = get_json(server, "/api/system_status/soe").await["percentage"]
         .as_f64()
         .unwrap();
-    let raw = get_json(server, "/soe").await["percentage"].as_f64().unwrap();
+    let raw = get_json(server, "/soe").await["percentage"]
+        .as_f64()
+        .unwrap();
     // The app scale keeps the Tesla app's 5 % reserve out of the number.
     assert!(
         (percentage - (raw / 0.95 - 5.0 / 0.95)).abs() < 0.5,

@@ -167,7 +167,11 @@ fn assert_no_data_forms(bodies: &[(String, String)], context: &str) {
     for route in ["/aggregates", "/soe", "/api/system_status/soe", "/vitals"] {
         assert_eq!(body_of(bodies, route), "null", "{context}: {route}");
     }
-    assert_eq!(body_of(bodies, "/csv"), "0.00,0.00,0.00,0.00,0.00\n", "{context}");
+    assert_eq!(
+        body_of(bodies, "/csv"),
+        "0.00,0.00,0.00,0.00,0.00\n",
+        "{context}"
+    );
     assert_eq!(
         body_of(bodies, "/csv/v2"),
         "0.00,0.00,0.00,0.00,0.00,0,0\n",
@@ -193,7 +197,10 @@ fn assert_no_data_forms(bodies: &[(String, String)], context: &str) {
 }
 
 async fn outage_scenario(tedapi: bool, outage: Outage) {
-    let context = format!("{} mode, gateway {outage:?}", if tedapi { "TEDAPI" } else { "local" });
+    let context = format!(
+        "{} mode, gateway {outage:?}",
+        if tedapi { "TEDAPI" } else { "local" }
+    );
     let sim = simulator().await;
     let timeout = TIMEOUT_S.to_string();
     let extra = ["--timeout", timeout.as_str(), "--cache-ttl", "2"];
@@ -211,7 +218,8 @@ async fn outage_scenario(tedapi: bool, outage: Outage) {
     // Right after the outage starts: last-good data or no-data forms, always in time.
     let bodies = every_route_answers(&server, &context).await;
     assert!(
-        body_of(&bodies, "/aggregates") == "null" || body_of(&bodies, "/aggregates").contains("site"),
+        body_of(&bodies, "/aggregates") == "null"
+            || body_of(&bodies, "/aggregates").contains("site"),
         "{context}"
     );
     // Once the data is older than PW_CACHE_EXPIRE + PW_CACHE_TTL, the no-data forms.
@@ -222,7 +230,10 @@ async fn outage_scenario(tedapi: bool, outage: Outage) {
     let bodies = every_route_answers(&server, &context).await;
     assert_no_data_forms(&bodies, &context);
     let health = get_json(&server, "/health").await;
-    assert_ne!(health["gateway"]["state"], "connected", "{context}: {health}");
+    assert_ne!(
+        health["gateway"]["state"], "connected",
+        "{context}: {health}"
+    );
     server.shutdown().await.unwrap();
     drop(sim);
 }

@@ -56,7 +56,10 @@ fn config_debug_never_shows_the_password() {
 async fn cooldown_and_negative_cache_send_nothing() {
     let (clock, client) = test_client("127.0.0.1:9");
     client.guard().start_cooldown(None);
-    for kind in DataKind::ALL {
+    for kind in DataKind::ALL
+        .into_iter()
+        .filter(|kind| *kind != DataKind::FanSpeeds)
+    {
         let err = client.fetch(kind).await.expect_err("held back");
         assert!(matches!(err, GatewayError::CoolingDown { .. }), "{err}");
     }
