@@ -133,7 +133,10 @@ mod tests {
         stats.clear(1_795_236_570);
         stats.count_get("/stats/clear");
         let view = stats.view();
-        assert_eq!((view.gets, view.posts, view.errors, view.timeouts), (1, 1, 0, 1));
+        assert_eq!(
+            (view.gets, view.posts, view.errors, view.timeouts),
+            (1, 1, 0, 1)
+        );
         assert_eq!(view.uri.len(), 1);
         assert_eq!(view.uri["/stats/clear"], 1);
         assert_eq!(view.cleared_at, Some(1_795_236_570));

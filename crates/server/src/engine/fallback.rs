@@ -254,10 +254,13 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         let view = state.view(true);
-        assert_eq!(view, FallbackView {
-            recovery_enabled: true,
-            ..FallbackView::default()
-        });
+        assert_eq!(
+            view,
+            FallbackView {
+                recovery_enabled: true,
+                ..FallbackView::default()
+            }
+        );
         // Back to probing at the probe interval with a fresh failure count.
         let now = state.next_due();
         assert_eq!(

@@ -91,7 +91,8 @@ mod tests {
     #[test]
     fn limits_lines_per_source_per_minute() {
         let mut log = NetworkErrorLog::new(false, 2, 600);
-        let logged = |log: &mut NetworkErrorLog, source, at| log.record(source, "Timeout", at).log_line;
+        let logged =
+            |log: &mut NetworkErrorLog, source, at| log.record(source, "Timeout", at).log_line;
         assert!(logged(&mut log, "poll('/a')", 600));
         assert!(logged(&mut log, "poll('/a')", 610));
         assert!(!logged(&mut log, "poll('/a')", 620));

@@ -483,7 +483,10 @@ impl Poller {
             .iter()
             .filter_map(|kind| {
                 let document = self.documents.get(kind)?;
-                Some((*kind, document.fetched_at + window + self.plan.period(*kind)))
+                Some((
+                    *kind,
+                    document.fetched_at + window + self.plan.period(*kind),
+                ))
             })
             .collect()
     }
@@ -493,7 +496,8 @@ impl Poller {
         let now = Instant::now();
         self.documents
             .retain(|_, document| now <= document.expires_at);
-        self.failing.retain(|kind| self.documents.contains_key(kind));
+        self.failing
+            .retain(|kind| self.documents.contains_key(kind));
         self.health.upstream = self.access.upstream();
         self.sequence += 1;
         let admin = AdminView {

@@ -130,7 +130,10 @@ mod tests {
     #[test]
     fn mode_texts() {
         assert_eq!(proxy_mode_text(AccessMode::Local, true), "Local");
-        assert_eq!(proxy_mode_text(AccessMode::TedapiFull, false), "Local (full)");
+        assert_eq!(
+            proxy_mode_text(AccessMode::TedapiFull, false),
+            "Local (full)"
+        );
         assert_eq!(
             proxy_mode_text(AccessMode::TedapiHybrid, true),
             "Local (hybrid+control)"

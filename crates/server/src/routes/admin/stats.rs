@@ -29,9 +29,7 @@ pub async fn stats(State(state): State<AppState>, uri: Uri) -> Response {
 
 /// `GET /stats/clear`: `gets`, `errors` and `uri` start again; the body is the fresh object.
 pub async fn clear(State(state): State<AppState>, uri: Uri) -> Response {
-    state
-        .stats()
-        .clear(epoch_whole_seconds(SystemTime::now()));
+    state.stats().clear(epoch_whole_seconds(SystemTime::now()));
     let body = to_python_bytes(&Value::Object(stats_document(&state, &state.snapshot())));
     state.stats().count_get(uri.path());
     framing::json(body)
@@ -85,7 +83,10 @@ pub(super) fn stats_document(state: &AppState, snapshot: &Snapshot) -> Map<Strin
             .cloned()
             .unwrap_or_else(|| json!(".powerwall")),
     );
-    doc.insert("config".into(), Value::Object(settings.config_report.clone()));
+    doc.insert(
+        "config".into(),
+        Value::Object(settings.config_report.clone()),
+    );
     doc.insert(
         "authmode".into(),
         json!(if settings.web.token_auth {
@@ -118,13 +119,24 @@ fn site_name(snapshot: &Snapshot) -> Value {
         .map_or(Value::Null, |name| json!(name))
 }
 
-/// A Powerwall 3 site: its vitals carry `TEPINV--<din>` blocks (PW2 sites have `PINV--`).
+/// A Powerwall 3 site: its inverter vitals (`TEPINV--<din>`) carry the PW3 power-conversion
+/// (`PCH_*`) signals; Powerwall 2 inverters report `PINV_*` signals only.
 fn is_pw3(snapshot: &Snapshot) -> bool {
     snapshot
         .documents
         .get(&DataKind::Vitals)
-        .and_then(|document| document.json.as_object())
-        .is_some_and(|vitals| vitals.keys().any(|key| key.starts_with("TEPINV--")))
+        .is_some_and(|document| vitals_say_pw3(&document.json))
+}
+
+fn vitals_say_pw3(vitals: &Value) -> bool {
+    vitals.as_object().is_some_and(|devices| {
+        devices.iter().any(|(device, block)| {
+            device.starts_with("TEPINV--")
+                && block
+                    .as_object()
+                    .is_some_and(|signals| signals.keys().any(|key| key.starts_with("PCH_")))
+        })
+    })
 }
 
 /// Peak resident set size in KiB (`VmHWM`), 0 when unreadable.
@@ -173,7 +185,8 @@ fn mem_cache(state: &AppState, snapshot: &Snapshot) -> Value {
         .iter()
         .map(|(key, _)| key.len() + std::mem::size_of::<EndpointStat>())
         .sum();
-    let total = error_bytes + summary_bytes + degradation_bytes + performance_bytes + endpoint_bytes;
+    let total =
+        error_bytes + summary_bytes + degradation_bytes + performance_bytes + endpoint_bytes;
     json!({
         "error_counts": {"entries": buckets, "size_bytes": error_bytes},
         "network_error_summary": {"entries": tallies, "size_bytes": summary_bytes},
@@ -188,6 +201,15 @@ fn mem_cache(state: &AppState, snapshot: &Snapshot) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn powerwall_3_from_vitals() {
+        let pw2 = json!({"TEPINV--1081100-10-U--T21J0007227": {"PINV_Fout": 60.0}, "TETHC--x": {}});
+        let pw3 = json!({"TEPINV--1707000-11-J--TG12000000001Z": {"PINV_Fout": 60.0, "PCH_FanSpeed_A": 1200}});
+        assert!(!vitals_say_pw3(&pw2));
+        assert!(vitals_say_pw3(&pw3));
+        assert!(!vitals_say_pw3(&Value::Null));
+    }
 
     #[test]
     fn reads_peak_rss() {
