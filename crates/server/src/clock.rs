@@ -45,6 +45,31 @@ pub fn epoch_seconds(time: SystemTime) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Local date and time for page footers (`2026-11-21 04:49:30`).
+pub fn local_display(time: SystemTime) -> String {
+    local_iso_seconds(time).replacen('T', " ", 1)
+}
+
+/// Whole seconds since the Unix epoch.
+pub fn epoch_whole_seconds(time: SystemTime) -> u64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// A duration as Python prints a `timedelta` of whole seconds: `0:00:10`, `1 day, 2:03:04`,
+/// `3 days, 0:00:00`.
+pub fn python_duration(seconds: u64) -> String {
+    let days = seconds / 86_400;
+    let rest = seconds % 86_400;
+    let clock = format!("{}:{:02}:{:02}", rest / 3600, rest % 3600 / 60, rest % 60);
+    match days {
+        0 => clock,
+        1 => format!("1 day, {clock}"),
+        n => format!("{n} days, {clock}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +82,15 @@ mod tests {
         assert_eq!(local_iso_micros(t), "2026-11-21T04:49:30");
         let t = t + Duration::from_micros(674_951);
         assert_eq!(local_iso_micros(t), "2026-11-21T04:49:30.674951");
+        assert_eq!(local_display(t), "2026-11-21 04:49:30");
+        assert_eq!(epoch_whole_seconds(t), 1_795_236_570);
+    }
+
+    #[test]
+    fn durations_like_python_timedelta() {
+        assert_eq!(python_duration(10), "0:00:10");
+        assert_eq!(python_duration(3_723), "1:02:03");
+        assert_eq!(python_duration(86_400 + 7_384), "1 day, 2:03:04");
+        assert_eq!(python_duration(3 * 86_400), "3 days, 0:00:00");
     }
 }

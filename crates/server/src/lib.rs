@@ -116,6 +116,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         PollPlan::for_mode(mode),
         settings.freshness.clone(),
         settings.presentation.clone(),
+        settings.diagnostics.clone(),
     );
     let settings = Arc::new(settings);
     let state = AppState::new(engine.handle(), Arc::clone(&settings));

@@ -15,6 +15,8 @@ pub struct RequestStats {
     posts: AtomicU64,
     errors: AtomicU64,
     timeouts: AtomicU64,
+    /// Epoch seconds of the last `/stats/clear` (0 = never).
+    cleared_at: AtomicU64,
     uri: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -31,6 +33,8 @@ pub struct StatsView {
     pub timeouts: u64,
     /// Per-path GET counts.
     pub uri: BTreeMap<String, u64>,
+    /// Epoch seconds of the last `/stats/clear`, if any.
+    pub cleared_at: Option<u64>,
 }
 
 impl RequestStats {
@@ -65,6 +69,19 @@ impl RequestStats {
         self.errors.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// `/stats/clear`: `gets`, `errors` and `uri` start again (`posts` and `timeout` are kept, as
+    /// the proxy does); `clear` becomes `now_epoch`.
+    pub fn clear(&self, now_epoch: u64) {
+        let mut uri = self
+            .uri
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        uri.clear();
+        self.gets.store(0, Ordering::Relaxed);
+        self.errors.store(0, Ordering::Relaxed);
+        self.cleared_at.store(now_epoch, Ordering::Relaxed);
+    }
+
     /// The counters now.
     pub fn view(&self) -> StatsView {
         StatsView {
@@ -72,6 +89,10 @@ impl RequestStats {
             posts: self.posts.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
             timeouts: self.timeouts.load(Ordering::Relaxed),
+            cleared_at: match self.cleared_at.load(Ordering::Relaxed) {
+                0 => None,
+                epoch => Some(epoch),
+            },
             uri: self
                 .uri
                 .lock()
@@ -99,5 +120,25 @@ mod tests {
         assert_eq!(view.uri.len(), 101);
         assert_eq!(view.uri["other"], 5);
         assert_eq!(view.uri["/p0"], 2);
+    }
+
+    #[test]
+    fn clear_keeps_posts_and_timeouts() {
+        let stats = RequestStats::default();
+        stats.count_get("/aggregates");
+        stats.count_post();
+        stats.count_error();
+        stats.count_no_data();
+        assert_eq!(stats.view().cleared_at, None);
+        stats.clear(1_795_236_570);
+        stats.count_get("/stats/clear");
+        let view = stats.view();
+        assert_eq!(
+            (view.gets, view.posts, view.errors, view.timeouts),
+            (1, 1, 0, 1)
+        );
+        assert_eq!(view.uri.len(), 1);
+        assert_eq!(view.uri["/stats/clear"], 1);
+        assert_eq!(view.cleared_at, Some(1_795_236_570));
     }
 }

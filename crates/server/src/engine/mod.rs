@@ -1,28 +1,49 @@
 //! The engine: pollers publishing immutable snapshots that every route reads.
 
+pub mod fallback;
+pub mod health;
+pub mod log_limit;
 pub mod plan;
 pub mod poller;
 pub mod render;
 pub mod snapshot;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use powerwall_gateway::DataKind;
 use powerwall_gateway::GatewayAccess;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::settings::{Freshness, Presentation};
+use crate::settings::{Diagnostics, Freshness, Presentation};
 pub use plan::PollPlan;
 pub use snapshot::Snapshot;
 
+/// How long `/health/reset` waits for the poller to take and answer the command.
+const RESET_REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// What other parts of the server may ask of a poller.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum EngineCommand {
-    /// `/health/reset`: zero the connection-health counters and leave degraded/fallback states.
-    ResetHealth,
+    /// `/health/reset`: zero the connection-health counters, clear endpoint statistics and the
+    /// fallback state, drop degradation-only documents; the report goes to the sender, if any.
+    ResetHealth(Option<oneshot::Sender<ResetReport>>),
     /// Read these documents now (after a control write), then publish.
     Refresh(Vec<DataKind>),
+}
+
+/// What a `/health/reset` did, as its body reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ResetReport {
+    /// Health counters were reset (`PW_HEALTH_CHECK=yes`).
+    pub health_counters_reset: bool,
+    /// The degradation cache was cleared (`PW_GRACEFUL_DEGRADATION=yes`).
+    pub cache_cleared: bool,
+    /// Documents removed that were kept only by graceful degradation.
+    pub cache_entries_removed: usize,
+    /// Endpoint statistics entries removed.
+    pub endpoint_stats_cleared: usize,
 }
 
 /// A cheap, cloneable handle on one gateway's engine: its snapshots, its client, its commands.
@@ -49,6 +70,20 @@ impl EngineHandle {
         &self.access
     }
 
+    /// Asks the poller to reset health state and waits (bounded) for its report; `None` when the
+    /// poller is gone or did not answer in time.
+    pub async fn reset_health(&self) -> Option<ResetReport> {
+        let (reply, answer) = oneshot::channel();
+        let command = EngineCommand::ResetHealth(Some(reply));
+        tokio::time::timeout(RESET_REPLY_TIMEOUT, async {
+            self.commands.send(command).await.ok()?;
+            answer.await.ok()
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
     /// Sends a command to the poller; dropped (with a debug line) if the poller is busy or gone.
     pub fn command(&self, command: EngineCommand) {
         if let Err(err) = self.commands.try_send(command) {
@@ -70,6 +105,7 @@ impl GatewayEngine {
         plan: PollPlan,
         freshness: Freshness,
         presentation: Presentation,
+        diagnostics: Diagnostics,
     ) -> Self {
         let (publisher, snapshots) = watch::channel(Arc::new(Snapshot::empty()));
         let (commands, inbox) = mpsc::channel(16);
@@ -78,6 +114,7 @@ impl GatewayEngine {
             plan,
             freshness,
             presentation,
+            diagnostics,
             publisher,
             inbox,
         );

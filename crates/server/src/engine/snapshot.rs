@@ -8,6 +8,9 @@ use bytes::Bytes;
 use powerwall_gateway::{DataKind, UpstreamStats};
 use tokio::time::Instant;
 
+use super::fallback::FallbackView;
+use super::health::EndpointTable;
+
 /// One document as last read from the gateway.
 #[derive(Debug, Clone)]
 pub struct Document {
@@ -94,6 +97,10 @@ pub struct LinkHealth {
     pub last_success_wall: Option<SystemTime>,
     /// Failed reads in a row.
     pub consecutive_failures: u64,
+    /// Successful reads in a row.
+    pub consecutive_successes: u64,
+    /// Degraded: five failures in a row, until three successes in a row.
+    pub degraded: bool,
     /// Failed reads since start.
     pub total_failures: u64,
     /// Successful reads since start.
@@ -114,6 +121,8 @@ impl LinkHealth {
             last_success_at: None,
             last_success_wall: None,
             consecutive_failures: 0,
+            consecutive_successes: 0,
+            degraded: false,
             total_failures: 0,
             total_successes: 0,
             next_attempt_at: None,
@@ -121,9 +130,9 @@ impl LinkHealth {
         }
     }
 
-    /// Five failures in a row mark the link degraded (the proxy's threshold).
+    /// Five failures in a row mark the link degraded, three successes in a row end it (§15.30).
     pub fn is_degraded(&self) -> bool {
-        self.consecutive_failures >= 5
+        self.degraded
     }
 }
 
@@ -140,6 +149,31 @@ pub struct Snapshot {
     pub rendered: Rendered,
     /// Link health.
     pub health: LinkHealth,
+    /// What the administration routes show beyond the link health.
+    pub admin: AdminView,
+}
+
+/// Poll statistics, fallback state and bookkeeping sizes for `/health`, `/stats` and `/help`.
+#[derive(Debug, Clone, Default)]
+pub struct AdminView {
+    /// Poll outcomes of the degradation-wrapped sources (`/aggregates`, `/soe`, …).
+    pub endpoints: EndpointTable,
+    /// SolarOnly fallback state.
+    pub fallback: FallbackView,
+    /// Per document: after this instant it is served only because of graceful degradation.
+    pub fresh_until: BTreeMap<DataKind, Instant>,
+    /// Network-error log bookkeeping: rate-limit buckets and summary tallies.
+    pub network_log_entries: (usize, usize),
+}
+
+impl Snapshot {
+    /// Documents kept only by graceful degradation at `now`, with their age.
+    pub fn degradation_only(&self, now: Instant) -> impl Iterator<Item = (DataKind, &Document)> {
+        self.documents.iter().filter_map(move |(kind, document)| {
+            let fresh_until = self.admin.fresh_until.get(kind)?;
+            (now > *fresh_until).then_some((*kind, document))
+        })
+    }
 }
 
 impl Snapshot {
@@ -151,6 +185,7 @@ impl Snapshot {
             documents: BTreeMap::new(),
             rendered: Rendered::default(),
             health: LinkHealth::starting(),
+            admin: AdminView::default(),
         }
     }
 }

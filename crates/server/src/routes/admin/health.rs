@@ -1,16 +1,17 @@
-//! `GET /health`: answers from memory, instantly, whatever the gateway is doing.
+//! `GET /health` and `GET /health/reset`: answered from memory, instantly, whatever the gateway is doing.
 
 use std::time::SystemTime;
 
 use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
-use powerwall_gateway::{AccessMode, DataKind};
+use powerwall_gateway::DataKind;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
 use super::super::{AppState, framing};
-use crate::clock::{epoch_seconds, local_iso_micros, local_iso_seconds};
+use super::{connection_health_json, fallback_json, mode_text, round1, tedapi_mode};
+use crate::clock::{local_iso_micros, local_iso_seconds};
 use crate::engine::Snapshot;
 use crate::engine::snapshot::LinkState;
 use crate::json::to_python_bytes;
@@ -22,15 +23,40 @@ pub const PROXY_VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION")
 );
 
-/// The degradation-cache keys of the proxy and the document each stands for.
-const CACHED_ENDPOINTS: [(&str, DataKind); 2] = [
-    ("/aggregates:json", DataKind::Aggregates),
-    ("/soe:json", DataKind::Soe),
-];
+/// The proxy's degradation-cache key for a document (its own path for the others we keep).
+fn cache_key(kind: DataKind) -> &'static str {
+    match kind {
+        DataKind::Aggregates => "/aggregates:json",
+        DataKind::Soe => "/soe:json",
+        DataKind::Vitals => "/vitals:json",
+        DataKind::SolarPowerwall => "/strings:json",
+        other => other.local_path(),
+    }
+}
 
 /// `GET /health`.
 pub async fn health(State(state): State<AppState>, uri: Uri) -> Response {
     let body = to_python_bytes(&health_document(&state, &state.snapshot()));
+    state.stats().count_get(uri.path());
+    framing::json(body)
+}
+
+/// `GET /health/reset`: the poller resets and reports what it cleared.
+pub async fn reset(State(state): State<AppState>, uri: Uri) -> Response {
+    let body = match state.engine().reset_health().await {
+        Some(report) => json!({
+            "status": "reset_complete",
+            "health_counters_reset": report.health_counters_reset,
+            "cache_cleared": report.cache_cleared,
+            "cache_entries_removed": report.cache_entries_removed,
+            "endpoint_stats_cleared": report.endpoint_stats_cleared,
+        }),
+        None => json!({
+            "status": "reset_failed",
+            "error": "the poller did not answer in time; try again",
+        }),
+    };
+    let body = to_python_bytes(&body);
     state.stats().count_get(uri.path());
     framing::json(body)
 }
@@ -40,19 +66,14 @@ fn seconds_since(now: Instant, then: Option<Instant>) -> Value {
         .unwrap_or(Value::Null)
 }
 
-fn round1(value: f64) -> f64 {
-    (value * 10.0).round() / 10.0
-}
-
 fn health_document(state: &AppState, snapshot: &Snapshot) -> Value {
     let now = state.now();
     let freshness = state.freshness();
     let stats = state.stats().view();
-    let health = &snapshot.health;
     let mut doc = Map::new();
     doc.insert("pypowerwall".into(), json!(PROXY_VERSION));
     let mode = state.inner.gateway_mode;
-    doc.insert("mode".into(), json!(proxy_mode_text(mode)));
+    doc.insert("mode".into(), json!(mode_text(state)));
     doc.insert("tedapi_mode".into(), json!(tedapi_mode(mode)));
     doc.insert(
         "pypowerwall_cache_expire".into(),
@@ -87,83 +108,92 @@ fn health_document(state: &AppState, snapshot: &Snapshot) -> Value {
         }),
     );
     if freshness.health_check {
-        let last_success = health.last_success_wall.unwrap_or(state.inner.started_wall);
         doc.insert(
             "connection_health".into(),
-            json!({
-                "consecutive_failures": health.consecutive_failures,
-                "total_failures": health.total_failures,
-                "total_successes": health.total_successes,
-                "is_degraded": health.is_degraded(),
-                "last_success_time": epoch_seconds(last_success),
-                "last_success_age_seconds": round1(
-                    SystemTime::now().duration_since(last_success).map(|d| d.as_secs_f64()).unwrap_or(0.0)
-                ),
-            }),
+            connection_health_json(state, snapshot, false),
         );
     }
     doc.insert(
         "fallback_mode".into(),
-        json!({
-            "is_fallback_mode": false,
-            "fallback_since": null,
-            "fallback_duration_seconds": null,
-            "recovery_attempts": 0,
-            "last_recovery_attempt": null,
-            "recovery_enabled": false,
-        }),
+        fallback_json(&snapshot.admin.fallback),
     );
     if freshness.graceful_degradation {
-        let mut endpoints = Map::new();
-        for (key, kind) in CACHED_ENDPOINTS {
-            if let Some(document) = snapshot.documents.get(&kind) {
+        let endpoints: Map<String, Value> = snapshot
+            .degradation_only(now)
+            .map(|(kind, document)| {
                 let age = now.saturating_duration_since(document.fetched_at);
-                endpoints.insert(
-                    key.into(),
-                    json!({"age_seconds": round1(age.as_secs_f64()), "is_expired": age >= freshness.cache_ttl}),
-                );
-            }
-        }
+                (
+                    cache_key(kind).to_owned(),
+                    json!({
+                        "age_seconds": round1(age.as_secs_f64()),
+                        "is_expired": age >= freshness.cache_ttl,
+                    }),
+                )
+            })
+            .collect();
         doc.insert(
             "cached_data".into(),
             json!({"cache_size": endpoints.len(), "endpoints": endpoints}),
+        );
+    }
+    if !snapshot.admin.endpoints.is_empty() {
+        doc.insert(
+            "endpoint_statistics".into(),
+            endpoint_statistics(snapshot, now),
         );
     }
     doc.insert("gateway".into(), gateway_block(state, snapshot, now));
     Value::Object(doc)
 }
 
-/// The proxy's `mode` text: `Local`, `Local (full)`, `Local (hybrid)`.
-fn proxy_mode_text(mode: AccessMode) -> String {
-    match tedapi_mode(mode) {
-        "off" => "Local".to_owned(),
-        sub_mode => format!("Local ({sub_mode})"),
-    }
-}
-
-/// The proxy's `tedapi_mode`.
-fn tedapi_mode(mode: AccessMode) -> &'static str {
-    match mode {
-        AccessMode::TedapiFull => "full",
-        AccessMode::TedapiHybrid => "hybrid",
-        AccessMode::V1r => "v1r",
-        AccessMode::Local | AccessMode::Cloud | AccessMode::Fleet => "off",
-    }
+/// `endpoint_statistics`: poll outcomes of `/aggregates`, `/soe`, `/vitals`, `/strings`.
+fn endpoint_statistics(snapshot: &Snapshot, now: Instant) -> Value {
+    let entries: Map<String, Value> = snapshot
+        .admin
+        .endpoints
+        .iter()
+        .map(|(source, stat)| {
+            let mut entry = Map::new();
+            entry.insert("total_calls".into(), json!(stat.total_calls));
+            entry.insert("successful_calls".into(), json!(stat.successful_calls));
+            entry.insert("failed_calls".into(), json!(stat.failed_calls));
+            entry.insert(
+                "success_rate_percent".into(),
+                json!(stat.success_rate_percent()),
+            );
+            if stat.last_success.is_some() {
+                entry.insert(
+                    "last_success_age_seconds".into(),
+                    seconds_since(now, stat.last_success),
+                );
+            }
+            if stat.last_failure.is_some() {
+                entry.insert(
+                    "last_failure_age_seconds".into(),
+                    seconds_since(now, stat.last_failure),
+                );
+            }
+            (source.to_owned(), Value::Object(entry))
+        })
+        .collect();
+    Value::Object(entries)
 }
 
 /// `transports`: the Wi-Fi TEDAPI link when one is in use (empty in plain local mode).
 fn transports(state: &AppState, snapshot: &Snapshot) -> Value {
-    match tedapi_mode(state.inner.gateway_mode) {
-        "full" | "hybrid" => {
-            let ok = snapshot.health.state == LinkState::Connected;
-            json!({"wifi_tedapi": {
+    let mut transports = Map::new();
+    if let "full" | "hybrid" = tedapi_mode(state.inner.gateway_mode) {
+        let ok = snapshot.health.state == LinkState::Connected;
+        transports.insert(
+            "wifi_tedapi".into(),
+            json!({
                 "active": true,
                 "status": if ok { "ok" } else { "unavailable" },
                 "host": state.inner.gateway_target,
-            }})
-        }
-        _ => json!({}),
+            }),
+        );
     }
+    Value::Object(transports)
 }
 
 /// Our addition: what the link to the gateway is doing, in words an owner can act on.
