@@ -1,5 +1,6 @@
 //! The engine: pollers publishing immutable snapshots that every route reads.
 
+pub mod on_demand;
 pub mod plan;
 pub mod poller;
 pub mod render;
