@@ -67,10 +67,20 @@ impl OnDemandConfig {
 /// What a finished upstream call left: the value, or `None` after a failure.
 type Outcome<V> = Option<Option<V>>;
 
+/// What an upstream call produced, with how long the cache should lean on it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer<V> {
+    /// A value, kept fresh for the given time instead of `fresh_for` when set.
+    Value(V, Option<Duration>),
+    /// A failure (for the log); the key is not asked again for the given time when set, else
+    /// for `retry_after_failure` plus jitter.
+    Failed(String, Option<Duration>),
+}
+
 /// One remembered key.
 struct Entry<V> {
-    /// The last success and when it arrived.
-    value: Option<(V, Instant)>,
+    /// The last success, when it arrived, and until when it is fresh.
+    value: Option<(V, Instant, Instant)>,
     /// No new upstream call before this (after a failure).
     retry_at: Option<Instant>,
     /// The call under way, if any.
@@ -144,13 +154,31 @@ impl<V: Clone + Send + Sync + 'static> SingleFlight<V> {
         Fut: Future<Output = Result<V, E>> + Send + 'static,
         E: Display + Send + 'static,
     {
+        self.get_answer(key, degraded, move || {
+            let call = fetch();
+            async move {
+                match call.await {
+                    Ok(value) => Answer::Value(value, None),
+                    Err(err) => Answer::Failed(err.to_string(), None),
+                }
+            }
+        })
+        .await
+    }
+
+    /// Like [`get`](Self::get), with the fetch deciding how long its answer holds.
+    pub async fn get_answer<F, Fut>(&self, key: &str, degraded: bool, fetch: F) -> Option<V>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Answer<V>> + Send + 'static,
+    {
         let mut flight = {
             let now = Instant::now();
             let mut inner = lock(&self.inner);
             if let Some(entry) = inner.entries.get_mut(key) {
                 entry.last_used = now;
-                if let Some((value, at)) = &entry.value
-                    && now.saturating_duration_since(*at) < self.config.fresh_for
+                if let Some((value, _, fresh_until)) = &entry.value
+                    && now < *fresh_until
                 {
                     return Some(value.clone());
                 }
@@ -198,12 +226,12 @@ impl<V: Clone + Send + Sync + 'static> SingleFlight<V> {
         entry
             .value
             .as_ref()
-            .filter(|(_, at)| now.saturating_duration_since(*at) < self.config.serve_stale_for)
-            .map(|(value, _)| value.clone())
+            .filter(|(_, at, _)| now.saturating_duration_since(*at) < self.config.serve_stale_for)
+            .map(|(value, _, _)| value.clone())
     }
 
     /// Starts the upstream call for `key` in the background and returns its outcome channel.
-    fn launch<F, Fut, E>(
+    fn launch<F, Fut>(
         &self,
         inner: &mut Inner<V>,
         key: &str,
@@ -212,8 +240,7 @@ impl<V: Clone + Send + Sync + 'static> SingleFlight<V> {
     ) -> watch::Receiver<Outcome<V>>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<V, E>> + Send + 'static,
-        E: Display + Send + 'static,
+        Fut: Future<Output = Answer<V>> + Send + 'static,
     {
         let (sender, receiver) = watch::channel(None);
         let entry = inner
@@ -225,38 +252,41 @@ impl<V: Clone + Send + Sync + 'static> SingleFlight<V> {
         let shared = Arc::clone(&self.inner);
         let limit = self.config.upstream_limit;
         let base = self.config.retry_after_failure;
+        let fresh_for = self.config.fresh_for;
         let key = key.to_owned();
         let jitter_seed = self.jitter.hash_one((&key, entry.failures));
         tokio::spawn(async move {
-            let value = match tokio::time::timeout(limit, call).await {
-                Ok(Ok(value)) => Some(value),
-                Ok(Err(err)) => {
-                    tracing::debug!("on-demand read of {key} failed: {err}");
-                    None
-                }
-                Err(_) => {
-                    tracing::debug!("on-demand read of {key} took longer than {limit:?}");
-                    None
-                }
+            let answer = match tokio::time::timeout(limit, call).await {
+                Ok(answer) => answer,
+                Err(_) => Answer::Failed(format!("no answer within {limit:?}"), None),
             };
             let done = Instant::now();
-            {
+            let value = {
                 let mut inner = lock(&shared);
-                if let Some(entry) = inner.entries.get_mut(&key) {
-                    entry.flight = None;
-                    match &value {
-                        Some(value) => {
-                            entry.value = Some((value.clone(), done));
+                let entry = inner.entries.get_mut(&key);
+                match answer {
+                    Answer::Value(value, hold) => {
+                        if let Some(entry) = entry {
+                            entry.flight = None;
+                            let fresh_until = done + hold.unwrap_or(fresh_for);
+                            entry.value = Some((value.clone(), done, fresh_until));
                             entry.retry_at = None;
                             entry.failures = 0;
                         }
-                        None => {
+                        Some(value)
+                    }
+                    Answer::Failed(why, hold) => {
+                        tracing::debug!("on-demand read of {key} failed: {why}");
+                        if let Some(entry) = entry {
+                            entry.flight = None;
                             entry.failures = entry.failures.saturating_add(1);
-                            entry.retry_at = Some(done + jittered(base, jitter_seed));
+                            let wait = hold.unwrap_or_else(|| jittered(base, jitter_seed));
+                            entry.retry_at = Some(done + wait);
                         }
+                        None
                     }
                 }
-            }
+            };
             sender.send_replace(Some(value));
         });
         receiver

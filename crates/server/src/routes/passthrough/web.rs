@@ -1,8 +1,9 @@
 //! The web catch-all (§6.9.1 steps 3–5): non-`/api/` paths relayed from the gateway without
 //! credentials, everything else `Not Found` as text; always 200 with the browser cookies.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -12,11 +13,26 @@ use powerwall_gateway::http::{GatewayHttpSettings, gateway_client};
 use powerwall_gateway::local::GatewayHost;
 
 use super::super::AppState;
-use crate::engine::on_demand::{OnDemandConfig, SingleFlight};
+use tokio::time::Instant;
+
+use crate::engine::on_demand::{Answer, OnDemandConfig, SingleFlight};
+use crate::engine::snapshot::LinkState;
 use crate::settings::Settings;
 
 /// Largest gateway body relayed to a browser.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Most relayed targets remembered (bodies are capped, so memory stays bounded).
+const MAX_TARGETS: usize = 64;
+
+/// A gateway 404 is not asked again for this long (§8.1: 600 s).
+const NOT_FOUND_HOLD: Duration = Duration::from_secs(600);
+
+/// A gateway 503 is not asked again for this long (§8.1: 300 s).
+const UNAVAILABLE_HOLD: Duration = Duration::from_secs(300);
+
+/// After a gateway 429 nothing is relayed for this long, or for its `Retry-After` (§8.1).
+const RATE_LIMIT_PAUSE: Duration = Duration::from_secs(300);
 
 /// A relayed gateway answer: its content type and body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +55,8 @@ pub struct WebPassthrough {
     upstream: Option<Upstream>,
     cache: SingleFlight<WebBody>,
     requests: Arc<AtomicU64>,
+    /// Nothing is relayed before this (set by a gateway 429).
+    paused_until: Arc<Mutex<Option<Instant>>>,
 }
 
 impl WebPassthrough {
@@ -49,10 +67,15 @@ impl WebPassthrough {
         } else {
             None
         };
+        let config = OnDemandConfig {
+            max_entries: MAX_TARGETS,
+            ..OnDemandConfig::from_settings(settings)
+        };
         Self {
             upstream,
-            cache: SingleFlight::new(OnDemandConfig::from_settings(settings)),
+            cache: SingleFlight::new(config),
             requests: Arc::new(AtomicU64::new(0)),
+            paused_until: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -64,13 +87,24 @@ impl WebPassthrough {
     /// The gateway's answer for `target` (path and query), or `None`.
     pub async fn fetch(&self, target: &str, degraded: bool) -> Option<WebBody> {
         let upstream = self.upstream.as_ref()?;
+        if lock(&self.paused_until).is_some_and(|until| Instant::now() < until) {
+            return None;
+        }
         let client = upstream.client.clone();
         let url = format!("{}{}", upstream.base_url, target);
         let requests = Arc::clone(&self.requests);
+        let paused_until = Arc::clone(&self.paused_until);
         self.cache
-            .get(target, degraded, move || async move {
+            .get_answer(target, degraded, move || async move {
+                if lock(&paused_until).is_some_and(|until| Instant::now() < until) {
+                    return Answer::Failed("the gateway asked us to back off".to_owned(), None);
+                }
                 requests.fetch_add(1, Ordering::Relaxed);
-                relay(client, url).await
+                let (answer, pause) = relay(client, url).await;
+                if let Some(pause) = pause {
+                    *lock(&paused_until) = Some(Instant::now() + pause);
+                }
+                answer
             })
             .await
     }
@@ -101,13 +135,47 @@ fn build_upstream(target: &str, settings: &Settings) -> Option<Upstream> {
     }
 }
 
-/// One GET without credentials; the gateway's status is dropped (the proxy answers 200).
-async fn relay(client: reqwest::Client, url: String) -> Result<WebBody, String> {
-    let mut response = client
-        .get(&url)
-        .send()
-        .await
-        .map_err(|err| format!("request failed: {err}"))?;
+fn lock(pause: &Mutex<Option<Instant>>) -> std::sync::MutexGuard<'_, Option<Instant>> {
+    pause
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// One GET without credentials; the gateway's status is dropped (the proxy answers 200), but the
+/// gateway's protection rules hold: a 404 answer is reused for 600 s, a 503 holds that target
+/// off for 300 s, a 429 pauses every relay (and is not relayed).
+/// The second value, when set, pauses every relay for that long.
+async fn relay(client: reqwest::Client, url: String) -> (Answer<WebBody>, Option<Duration>) {
+    let response = match client.get(&url).send().await {
+        Ok(response) => response,
+        Err(err) => return (Answer::Failed(format!("request failed: {err}"), None), None),
+    };
+    let answer = match response.status().as_u16() {
+        429 => {
+            let pause = powerwall_gateway::http::retry_after(response.headers(), SystemTime::now())
+                .unwrap_or(RATE_LIMIT_PAUSE)
+                .max(RATE_LIMIT_PAUSE);
+            let answer = Answer::Failed("the gateway answered 429".to_owned(), Some(pause));
+            return (answer, Some(pause));
+        }
+        503 => Answer::Failed(
+            "the gateway answered 503".to_owned(),
+            Some(UNAVAILABLE_HOLD),
+        ),
+        404 => match read_body(response).await {
+            Ok(body) => Answer::Value(body, Some(NOT_FOUND_HOLD)),
+            Err(why) => Answer::Failed(why, Some(NOT_FOUND_HOLD)),
+        },
+        _ => match read_body(response).await {
+            Ok(body) => Answer::Value(body, None),
+            Err(why) => Answer::Failed(why, None),
+        },
+    };
+    (answer, None)
+}
+
+/// The content type and the (capped) body of a gateway answer.
+async fn read_body(mut response: reqwest::Response) -> Result<WebBody, String> {
     let content_type = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -144,6 +212,10 @@ pub async fn catch_all(state: &AppState, uri: &Uri) -> Response {
     let Some(target) = relayable_target(uri) else {
         return not_found(state);
     };
+    if state.snapshot().health.state == LinkState::CoolingDown {
+        // The gateway asked the client to back off: no other request may reach it either.
+        return not_found(state);
+    }
     match state
         .web_passthrough()
         .fetch(&target, state.fail_fast_active())
