@@ -21,7 +21,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use powerwall_gateway::{GatewayAccess, RawBody};
+use powerwall_gateway::{GatewayAccess, GatewayError, RawBody};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -336,10 +336,41 @@ fn lock<V>(inner: &Mutex<Inner<V>>) -> MutexGuard<'_, Inner<V>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// "Send nothing to the gateway before …": set when the gateway rate-limits, read by every
+/// path that reaches the gateway outside its client (the web passthrough).
+#[derive(Debug, Default)]
+pub struct GatewayPause {
+    until: Mutex<Option<Instant>>,
+}
+
+impl GatewayPause {
+    /// Pauses for `duration` from now (never shortens a longer pause).
+    pub fn hold(&self, duration: Duration) {
+        let end = Instant::now() + duration;
+        let mut until = self
+            .until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if until.is_none_or(|current| current < end) {
+            *until = Some(end);
+        }
+    }
+
+    /// Whether a pause is running.
+    pub fn active(&self) -> bool {
+        let until = self
+            .until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        until.is_some_and(|end| Instant::now() < end)
+    }
+}
+
 /// On-demand reads of gateway paths through the gateway client, behind a [`SingleFlight`] cache.
 pub struct OnDemand {
     access: Arc<dyn GatewayAccess>,
     cache: SingleFlight<RawBody>,
+    pause: Arc<GatewayPause>,
 }
 
 impl OnDemand {
@@ -348,17 +379,42 @@ impl OnDemand {
         Self {
             access,
             cache: SingleFlight::new(config),
+            pause: Arc::new(GatewayPause::default()),
         }
     }
 
     /// Reads `path` (no query string) from the gateway, at most once per `fresh_for`, and never
     /// waiting longer than `wait_at_most`; `None` when nothing usable is available.
+    ///
+    /// A failure the client holds back for a known time (negative cache, cooldown) is not asked
+    /// again before that time; a rate limit also sets the shared [`GatewayPause`].
     pub async fn fetch(&self, path: &str, degraded: bool) -> Option<RawBody> {
         let access = Arc::clone(&self.access);
+        let pause = Arc::clone(&self.pause);
         let owned = path.to_owned();
         self.cache
-            .get(path, degraded, move || async move { access.fetch_raw(&owned).await })
+            .get_answer(path, degraded, move || async move {
+                match access.fetch_raw(&owned).await {
+                    Ok(raw) => Answer::Value(raw, None),
+                    Err(err) => {
+                        if let GatewayError::RateLimited { retry_after, .. }
+                        | GatewayError::CoolingDown {
+                            remaining: retry_after,
+                        } = &err
+                        {
+                            pause.hold(*retry_after);
+                        }
+                        let hold = err.retry_after();
+                        Answer::Failed(err.to_string(), hold)
+                    }
+                }
+            })
             .await
+    }
+
+    /// The pause shared with the other gateway paths.
+    pub fn pause(&self) -> &Arc<GatewayPause> {
+        &self.pause
     }
 
     /// The cache behind it.
@@ -373,7 +429,7 @@ mod tests {
 
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-    use powerwall_gateway::{AccessMode, DataKind, GatewayError, UpstreamStats};
+    use powerwall_gateway::{AccessMode, DataKind, UpstreamStats};
     use serde_json::json;
 
     use super::*;

@@ -48,7 +48,12 @@ impl AppState {
             Arc::clone(engine.access()),
             OnDemandConfig::from_settings(&settings),
         );
-        let web = passthrough::web::WebPassthrough::new(gateway_mode, &gateway_target, &settings);
+        let web = passthrough::web::WebPassthrough::new(
+            gateway_mode,
+            &gateway_target,
+            &settings,
+            Arc::clone(on_demand.pause()),
+        );
         Self {
             inner: Arc::new(AppInner {
                 engine,

@@ -2,7 +2,7 @@
 //! credentials, everything else `Not Found` as text; always 200 with the browser cookies.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::http::{HeaderValue, Uri, header};
@@ -13,9 +13,7 @@ use powerwall_gateway::http::{GatewayHttpSettings, gateway_client};
 use powerwall_gateway::local::GatewayHost;
 
 use super::super::AppState;
-use tokio::time::Instant;
-
-use crate::engine::on_demand::{Answer, OnDemandConfig, SingleFlight};
+use crate::engine::on_demand::{Answer, GatewayPause, OnDemandConfig, SingleFlight};
 use crate::engine::snapshot::LinkState;
 use crate::settings::Settings;
 
@@ -55,13 +53,18 @@ pub struct WebPassthrough {
     upstream: Option<Upstream>,
     cache: SingleFlight<WebBody>,
     requests: Arc<AtomicU64>,
-    /// Nothing is relayed before this (set by a gateway 429).
-    paused_until: Arc<Mutex<Option<Instant>>>,
+    /// Nothing is relayed while this runs (set by a gateway 429, here or in the client).
+    pause: Arc<GatewayPause>,
 }
 
 impl WebPassthrough {
     /// The passthrough for a gateway in `mode` at `target`; disabled outside local-API modes.
-    pub fn new(mode: AccessMode, target: &str, settings: &Settings) -> Self {
+    pub fn new(
+        mode: AccessMode,
+        target: &str,
+        settings: &Settings,
+        pause: Arc<GatewayPause>,
+    ) -> Self {
         let upstream = if matches!(mode, AccessMode::Local | AccessMode::TedapiHybrid) {
             build_upstream(target, settings)
         } else {
@@ -75,7 +78,7 @@ impl WebPassthrough {
             upstream,
             cache: SingleFlight::new(config),
             requests: Arc::new(AtomicU64::new(0)),
-            paused_until: Arc::new(Mutex::new(None)),
+            pause,
         }
     }
 
@@ -87,22 +90,22 @@ impl WebPassthrough {
     /// The gateway's answer for `target` (path and query), or `None`.
     pub async fn fetch(&self, target: &str, degraded: bool) -> Option<WebBody> {
         let upstream = self.upstream.as_ref()?;
-        if lock(&self.paused_until).is_some_and(|until| Instant::now() < until) {
+        if self.pause.active() {
             return None;
         }
         let client = upstream.client.clone();
         let url = format!("{}{}", upstream.base_url, target);
         let requests = Arc::clone(&self.requests);
-        let paused_until = Arc::clone(&self.paused_until);
+        let pause = Arc::clone(&self.pause);
         self.cache
             .get_answer(target, degraded, move || async move {
-                if lock(&paused_until).is_some_and(|until| Instant::now() < until) {
+                if pause.active() {
                     return Answer::Failed("the gateway asked us to back off".to_owned(), None);
                 }
                 requests.fetch_add(1, Ordering::Relaxed);
-                let (answer, pause) = relay(client, url).await;
-                if let Some(pause) = pause {
-                    *lock(&paused_until) = Some(Instant::now() + pause);
+                let (answer, pause_for) = relay(client, url).await;
+                if let Some(pause_for) = pause_for {
+                    pause.hold(pause_for);
                 }
                 answer
             })
@@ -133,12 +136,6 @@ fn build_upstream(target: &str, settings: &Settings) -> Option<Upstream> {
             None
         }
     }
-}
-
-fn lock(pause: &Mutex<Option<Instant>>) -> std::sync::MutexGuard<'_, Option<Instant>> {
-    pause
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// One GET without credentials; the gateway's status is dropped (the proxy answers 200), but the
