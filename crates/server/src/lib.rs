@@ -152,7 +152,9 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         })
     };
     let scheme = if tls { "https" } else { "http" };
-    tracing::info!("powerwall-server listening on {scheme}://{addr} (gateway {target}, mode {mode})");
+    tracing::info!(
+        "powerwall-server listening on {scheme}://{addr} (gateway {target}, mode {mode})"
+    );
     Ok(RunningServer {
         addr,
         tls,

@@ -105,8 +105,7 @@ impl Answer {
     }
 
     fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 }
 
@@ -183,7 +182,10 @@ async fn allowlist_paths_are_relayed_once_each_without_the_query() {
             let body = answer.json();
             // The simulator's `/api/meters/solar` document is JSON `null`, like a real gateway's.
             if path != "/api/meters/solar" {
-                assert!(!body.is_null(), "{path} (round {round}) relays the gateway's JSON");
+                assert!(
+                    !body.is_null(),
+                    "{path} (round {round}) relays the gateway's JSON"
+                );
             }
             if body.as_object().is_some_and(|o| !o.is_empty()) {
                 assert!(answer.body.contains("\": "), "Python separators: {path}");
@@ -246,7 +248,10 @@ async fn refused_and_constant_paths_never_reach_the_gateway() {
         let cookies: Vec<_> = answer.headers.get_all("set-cookie").iter().collect();
         assert_eq!(
             cookies,
-            ["AuthCookie=1234567890;path=/;", "UserRecord=1234567890;path=/;"]
+            [
+                "AuthCookie=1234567890;path=/;",
+                "UserRecord=1234567890;path=/;"
+            ]
         );
     }
     let seen = counter(&sim).await;
@@ -384,7 +389,11 @@ async fn unknown_paths_are_fetched_from_the_gateway_without_credentials() {
     assert_eq!(answer.status, 200);
     // The simulator's own 404 document, relayed with its content type (status dropped).
     assert_eq!(answer.header("content-type"), "application/json");
-    assert!(answer.body.contains("404") || !answer.body.is_empty(), "{}", answer.body);
+    assert!(
+        answer.body.contains("404") || !answer.body.is_empty(),
+        "{}",
+        answer.body
+    );
     assert_eq!(answer.header("cache-control"), "no-cache, no-store");
     assert!(answer.headers.get("access-control-allow-origin").is_none());
     assert_eq!(answer.headers.get_all("set-cookie").iter().count(), 2);
@@ -515,7 +524,10 @@ async fn https_yes_serves_tls_and_marks_cookies_secure() {
     );
     // Plain HTTP on the TLS port gets no HTTP answer.
     let plain = http()
-        .get(format!("http://{}/api/troubleshooting/problems", server.addr()))
+        .get(format!(
+            "http://{}/api/troubleshooting/problems",
+            server.addr()
+        ))
         .send()
         .await;
     assert!(plain.is_err() || plain.is_ok_and(|r| r.status() != 200));

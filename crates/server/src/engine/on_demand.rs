@@ -506,9 +506,15 @@ mod tests {
         assert_eq!(fake.calls.load(Ordering::SeqCst), 1);
         assert!(answers.iter().all(|answer| call_number(answer) == 1));
         // Within the freshness window: still one call; after it, one more.
-        assert_eq!(call_number(&on_demand.fetch("/api/sitemaster", false).await), 1);
+        assert_eq!(
+            call_number(&on_demand.fetch("/api/sitemaster", false).await),
+            1
+        );
         tokio::time::advance(Duration::from_secs(6)).await;
-        assert_eq!(call_number(&on_demand.fetch("/api/sitemaster", false).await), 2);
+        assert_eq!(
+            call_number(&on_demand.fetch("/api/sitemaster", false).await),
+            2
+        );
         assert_eq!(fake.calls.load(Ordering::SeqCst), 2);
         // A different path is its own flight.
         on_demand.fetch("/api/powerwalls", false).await;
@@ -543,7 +549,10 @@ mod tests {
         let base = Duration::from_secs(10);
         for seed in [0, 1, 499, 999, 1000, u64::MAX] {
             let delay = jittered(base, seed);
-            assert!(delay >= base && delay < base + base / 2, "{seed}: {delay:?}");
+            assert!(
+                delay >= base && delay < base + base / 2,
+                "{seed}: {delay:?}"
+            );
         }
         let states = RandomState::new();
         let spread: std::collections::BTreeSet<_> = (0..20)
@@ -582,17 +591,29 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn fail_fast_answers_at_once_and_probes_once_per_interval() {
         let (fake, on_demand) = setup(config());
-        assert_eq!(call_number(&on_demand.fetch("/api/site_info", false).await), 1);
+        assert_eq!(
+            call_number(&on_demand.fetch("/api/site_info", false).await),
+            1
+        );
         tokio::time::advance(Duration::from_secs(6)).await;
         // Degraded: the first call is the probe.
-        assert_eq!(call_number(&on_demand.fetch("/api/site_info", true).await), 2);
+        assert_eq!(
+            call_number(&on_demand.fetch("/api/site_info", true).await),
+            2
+        );
         tokio::time::advance(Duration::from_secs(6)).await;
         // No probe slot: answered from the cache (6 s old) without a call.
-        assert_eq!(call_number(&on_demand.fetch("/api/site_info", true).await), 2);
+        assert_eq!(
+            call_number(&on_demand.fetch("/api/site_info", true).await),
+            2
+        );
         assert_eq!(on_demand.fetch("/api/other", true).await, None);
         assert_eq!(fake.calls.load(Ordering::SeqCst), 2);
         tokio::time::advance(Duration::from_secs(25)).await;
-        assert_eq!(call_number(&on_demand.fetch("/api/site_info", true).await), 3);
+        assert_eq!(
+            call_number(&on_demand.fetch("/api/site_info", true).await),
+            3
+        );
         assert_eq!(fake.calls.load(Ordering::SeqCst), 3);
     }
 

@@ -1,8 +1,8 @@
 //! The web catch-all (§6.9.1 steps 3–5): non-`/api/` paths relayed from the gateway without
 //! credentials, everything else `Not Found` as text; always 200 with the browser cookies.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use axum::http::{HeaderValue, Uri, header};
@@ -253,8 +253,8 @@ fn web_response(state: &AppState, content_type: &str, body: Bytes) -> Response {
     } else {
         HeaderValue::from_static("no-cache, no-store")
     };
-    let content_type =
-        HeaderValue::from_str(content_type).unwrap_or_else(|_| HeaderValue::from_static("text/plain"));
+    let content_type = HeaderValue::from_str(content_type)
+        .unwrap_or_else(|_| HeaderValue::from_static("text/plain"));
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.append(header::SET_COOKIE, cookie("AuthCookie"));
@@ -288,7 +288,9 @@ pub fn relayable_target(uri: &Uri) -> Option<String> {
     let unsafe_text = decoded.starts_with("//")
         || decoded.contains('\\')
         || decoded.chars().any(char::is_control)
-        || decoded.split('/').any(|segment| segment == "." || segment == "..")
+        || decoded
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
         || lower == "/api"
         || lower.starts_with("/api/");
     if unsafe_text {
@@ -339,7 +341,10 @@ mod tests {
     #[test]
     fn ordinary_paths_are_relayed_with_their_query() {
         assert_eq!(target("/foo").as_deref(), Some("/foo"));
-        assert_eq!(target("/aggregatesx?x=1").as_deref(), Some("/aggregatesx?x=1"));
+        assert_eq!(
+            target("/aggregatesx?x=1").as_deref(),
+            Some("/aggregatesx?x=1")
+        );
         assert_eq!(target("/a/b.c/d..e").as_deref(), Some("/a/b.c/d..e"));
         assert_eq!(target("/%7Efoo").as_deref(), Some("/%7Efoo"));
     }
