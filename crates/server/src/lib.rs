@@ -10,6 +10,7 @@ pub mod json;
 pub mod routes;
 pub mod settings;
 pub mod stats;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,7 +27,7 @@ use tokio::task::JoinHandle;
 
 use crate::engine::{GatewayEngine, PollPlan};
 use crate::routes::AppState;
-use crate::settings::{GatewaySource, Settings};
+use crate::settings::{GatewaySource, HttpsMode, Settings};
 
 /// Starts the built-in simulator and returns the richest source it offers: TEDAPI with the
 /// gateway password, so every data family (vitals, strings, temperatures) is live.
@@ -65,6 +66,7 @@ fn build_access(source: GatewaySource) -> Result<Arc<dyn GatewayAccess>, Gateway
 /// A server that is listening, with its poller and (in `--simulate`) its simulator.
 pub struct RunningServer {
     addr: SocketAddr,
+    tls: bool,
     engine: GatewayEngine,
     simulator: Option<SimulatorHandle>,
     stop: oneshot::Sender<()>,
@@ -75,6 +77,16 @@ impl RunningServer {
     /// The address it listens on (useful with port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// `https` with `PW_HTTPS=yes`, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
+    }
+
+    /// `scheme://addr` (no trailing slash), for building request URLs.
+    pub fn base_url(&self) -> String {
+        format!("{}://{}", self.scheme(), self.addr)
     }
 
     /// The in-process simulator, when started with `--simulate`.
@@ -128,19 +140,60 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         .local_addr()
         .context("reading the listen address")?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let serve = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await
-    });
-    tracing::info!("powerwall-server listening on http://{addr} (gateway {target}, mode {mode})");
+    let tls = settings.web.https == HttpsMode::Yes;
+    let serve = if tls {
+        serve_tls(listener, app, settings.listen, stopped)?
+    } else {
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+        })
+    };
+    let scheme = if tls { "https" } else { "http" };
+    tracing::info!(
+        "powerwall-server listening on {scheme}://{addr} (gateway {target}, mode {mode})"
+    );
     Ok(RunningServer {
         addr,
+        tls,
         engine,
         simulator,
         stop,
         serve,
     })
+}
+
+/// How long in-flight requests may finish after a TLS listener is told to stop.
+const TLS_DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves `app` over TLS (HTTP/1.1, keep-alive) with a certificate generated now.
+fn serve_tls(
+    listener: TcpListener,
+    app: axum::Router,
+    listen: SocketAddr,
+    stopped: oneshot::Receiver<()>,
+) -> anyhow::Result<JoinHandle<std::io::Result<()>>> {
+    let config = tls::server_config(listen.ip())?;
+    let listener = listener
+        .into_std()
+        .context("preparing the listener for TLS")?;
+    let server = axum_server::from_tcp_rustls(
+        listener,
+        axum_server::tls_rustls::RustlsConfig::from_config(config),
+    )
+    .context("starting the TLS listener")?;
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        let _ = stopped.await;
+        stopper.graceful_shutdown(Some(TLS_DRAIN));
+    });
+    let serving = server
+        .http1_only()
+        .handle(handle)
+        .serve(app.into_make_service());
+    Ok(tokio::spawn(serving))
 }

@@ -54,6 +54,11 @@ impl RequestStats {
         }
     }
 
+    /// Counts a web catch-all GET: `gets` only, no `uri` entry (as the proxy does).
+    pub fn count_web_get(&self) {
+        self.gets.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Counts a GET whose route had no data (`null`).
     pub fn count_no_data(&self) {
         self.timeouts.fetch_add(1, Ordering::Relaxed);

@@ -3,6 +3,7 @@
 pub mod fallback;
 pub mod health;
 pub mod log_limit;
+pub mod on_demand;
 pub mod plan;
 pub mod poller;
 pub mod render;

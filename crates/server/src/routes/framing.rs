@@ -40,13 +40,6 @@ pub fn preflight() -> Response {
         .into_response()
 }
 
-/// A JSON error for paths this build does not serve.
-pub fn not_found() -> Response {
-    let mut response = json(Bytes::from_static(br#"{"error": "Not Found"}"#));
-    *response.status_mut() = StatusCode::NOT_FOUND;
-    response
-}
-
 /// `text/plain; charset=utf-8` with `Access-Control-Allow-Origin: *` (the CSV routes).
 pub fn text(body: Bytes) -> Response {
     (
@@ -63,4 +56,24 @@ pub fn text(body: Bytes) -> Response {
         body,
     )
         .into_response()
+}
+
+/// `POST` anywhere but `/control…`: 400 `{"error": "Invalid Request"}`.
+pub fn invalid_request() -> Response {
+    let mut response = json(Bytes::from_static(br#"{"error": "Invalid Request"}"#));
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    response
+}
+
+/// The methods the proxy answers.
+pub const ALLOWED_METHODS: &str = "GET, HEAD, POST, OPTIONS";
+
+/// Any method but GET, HEAD, POST and OPTIONS: 405 with `Allow`.
+pub fn method_not_allowed() -> Response {
+    let mut response = json(Bytes::from_static(br#"{"error": "Method Not Allowed"}"#));
+    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
+    response
 }
