@@ -266,6 +266,10 @@ pub fn app(sim: Arc<Sim>) -> Router {
         .merge(tedapi::routes::router())
         .layer(middleware::from_fn_with_state(
             Arc::clone(&sim),
+            tedapi::knobs::pw3_portal,
+        ))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&sim),
             control::faults::inject,
         ))
         .layer(middleware::from_fn_with_state(

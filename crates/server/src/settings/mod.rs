@@ -316,6 +316,7 @@ fn tedapi_config(cli: &Cli, host: &str, timeout: Duration) -> Result<TedapiConfi
         timeout,
         pool_max_idle: cli.pool_maxsize,
         cache_ttl: Duration::from_secs(cli.cache_expire.max(1)),
+        customer_password: None,
     })
 }
 

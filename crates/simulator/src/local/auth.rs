@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use super::gateway_error;
 use crate::model::clock::{NANOS_PER_SEC, rfc3339_nanos, secs_to_ns};
 use crate::sim::Sim;
+use powerwall_gateway::tedapi::client::derived_customer_password;
 
 /// Run-time authentication knobs (`/test/config`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -271,10 +272,22 @@ pub async fn login(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
         }
         return response;
     }
-    // `installer` with the gateway password is the TEDAPI bearer login (§2.12, §10.4).
+    // `installer` with the gateway password is the TEDAPI bearer login (§2.12, §10.4), unless
+    // the Powerwall 2 profile knob refuses it; `customer` also accepts the last five characters
+    // of the gateway password, as TEDAPI-era gateways do (§2.14).
+    let installer_allowed = !sim.tedapi().knobs().installer_login_rejected;
+    let gateway_password = sim.config().gateway_password.as_str();
     let role = match (request.username.as_deref(), request.password.as_deref()) {
-        (Some("customer"), Some(password)) if password == sim.customer_password() => "Home_Owner",
-        (Some("installer"), Some(password)) if password == sim.config().gateway_password => {
+        (Some("customer"), Some(password))
+            if password == sim.customer_password()
+                || (!gateway_password.is_empty()
+                    && password == derived_customer_password(gateway_password)) =>
+        {
+            "Home_Owner"
+        }
+        (Some("installer"), Some(password))
+            if installer_allowed && password == gateway_password =>
+        {
             "Provider_Engineer"
         }
         _ => {

@@ -103,6 +103,10 @@ pub fn check(sim: &Sim, headers: &HeaderMap, guarded: Guarded) -> Result<Access,
         {
             Ok(Access::Basic)
         }
+        Presented::Bearer(_) if sim.tedapi().knobs().tedapi_bearer_rejected => {
+            // The Powerwall 3 profile: bearer TEDAPI is not for this hardware (§10.4).
+            Err(Refusal::Forbidden)
+        }
         Presented::Bearer(token) => {
             let now_ns = sim.now_ns();
             match sim.sessions().check_installer_token(&token, now_ns) {

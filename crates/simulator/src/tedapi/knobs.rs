@@ -5,12 +5,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::gzip::{GZIP_FIRMWARE, firmware_at_least};
+use crate::local::gateway_error;
 use crate::sim::Sim;
 
 /// How `/tedapi/*` bodies are gzipped (knob `tedapi_gzip`).
@@ -40,12 +42,33 @@ impl GzipKnob {
 }
 
 /// TEDAPI knobs, set through `POST /test/config` next to the auth knobs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TedapiKnobs {
     /// Gzip mode of `/tedapi/din` and the POST answers.
     pub tedapi_gzip: GzipKnob,
     /// "Signing keys rotated": the bundled signed queries are rejected too.
     pub tedapi_keys_rotated: bool,
+    /// Powerwall 2 profile (§2.12, §10.4): the installer login is refused with 401, so the
+    /// bearer variant cannot start.
+    pub installer_login_rejected: bool,
+    /// Powerwall 3 profile (§10.4): `/tedapi/*` requests carrying a bearer token are refused
+    /// with the 403 "adequate access rights" answer (Basic auth still works).
+    pub tedapi_bearer_rejected: bool,
+    /// What `GET /` answers on the Powerwall 3 topologies, which have no portal (§2.2, §2.9):
+    /// 404 (default) or 403, depending on the firmware being imitated.
+    pub pw3_portal_status: u16,
+}
+
+impl Default for TedapiKnobs {
+    fn default() -> Self {
+        Self {
+            tedapi_gzip: GzipKnob::default(),
+            tedapi_keys_rotated: false,
+            installer_login_rejected: false,
+            tedapi_bearer_rejected: false,
+            pw3_portal_status: 404,
+        }
+    }
 }
 
 /// Current and highest number of TEDAPI requests being handled at once.
@@ -132,6 +155,27 @@ pub async fn track_in_flight(
     next.run(request).await
 }
 
+/// `GET /` on a Powerwall 3 topology: no web portal, so the knob's 403 or 404 instead of the
+/// local persona's page (the client's PW3 probe, §2.9). Other requests pass through.
+pub async fn pw3_portal(State(sim): State<Arc<Sim>>, request: Request, next: Next) -> Response {
+    let is_portal = request.method() == axum::http::Method::GET && request.uri().path() == "/";
+    if !is_portal || !sim.config().topology.is_pw3() {
+        return next.run(request).await;
+    }
+    if sim.tedapi().knobs().pw3_portal_status == 403 {
+        return gateway_error(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "User does not have adequate access rights",
+        );
+    }
+    gateway_error(
+        StatusCode::NOT_FOUND,
+        "Not Found",
+        "The requested resource was not found",
+    )
+}
+
 /// Takes the `tedapi_*` keys out of a `/test/config` body and validates them against the
 /// knobs in force; the rest is left for the auth knobs (all-or-nothing is the caller's job).
 pub fn take_knobs(
@@ -147,6 +191,23 @@ pub fn take_knobs(
         next.tedapi_keys_rotated = value
             .as_bool()
             .ok_or("tedapi_keys_rotated must be true or false")?;
+    }
+    if let Some(value) = map.remove("installer_login_rejected") {
+        next.installer_login_rejected = value
+            .as_bool()
+            .ok_or("installer_login_rejected must be true or false")?;
+    }
+    if let Some(value) = map.remove("tedapi_bearer_rejected") {
+        next.tedapi_bearer_rejected = value
+            .as_bool()
+            .ok_or("tedapi_bearer_rejected must be true or false")?;
+    }
+    if let Some(value) = map.remove("pw3_portal_status") {
+        next.pw3_portal_status = value
+            .as_u64()
+            .filter(|status| matches!(status, 403 | 404))
+            .and_then(|status| u16::try_from(status).ok())
+            .ok_or("pw3_portal_status must be 403 or 404")?;
     }
     Ok(next)
 }

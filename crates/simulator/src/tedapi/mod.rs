@@ -24,6 +24,8 @@ mod values;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_profile;
+#[cfg(test)]
 mod tests_shape;
 #[cfg(test)]
 mod tests_sums;

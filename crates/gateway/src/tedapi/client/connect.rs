@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use serde_json::{Value, json};
 
-use super::transport::{Method, Outgoing, Sent, basic_authorization, status_error};
+use super::transport::{Method, OCTET_STREAM, Outgoing, Sent, basic_authorization, status_error};
 use super::{DEFAULT_TIMEZONE, TedapiAuthMode, TedapiClient};
 use crate::GatewayError;
 use crate::tedapi::wire::parse_din;
@@ -109,6 +109,7 @@ impl TedapiClient {
             method: Method::Get,
             path: PROBE_PATH.to_owned(),
             authorization: basic_authorization(self.config.gateway_password.expose()),
+            content_type: OCTET_STREAM,
             body: Vec::new(),
         };
         let answer = self.exchange(probe, false).await?;
@@ -142,6 +143,8 @@ impl TedapiClient {
             path: LOGIN_PATH.to_owned(),
             // The login itself carries no credential header; the password is in the body.
             authorization: String::new(),
+            // §2.12 quirk: the session's octet-stream label stays on the JSON login.
+            content_type: OCTET_STREAM,
             body: login_body(self.config.gateway_password.expose(), DEFAULT_TIMEZONE),
         };
         let answer = self.exchange(login, true).await?;

@@ -18,12 +18,17 @@ use crate::tedapi::wire::{QueryRole, TedapiRequest, TedapiResponse, parse_respon
 
 /// One cached query: the last answer with its time, and the last failure.
 ///
-/// Single flight: the fetch runs while the slot's async lock is held, so callers that arrive
+/// Single flight: the fetch runs while the slot's flight lock is held, so callers that arrive
 /// meanwhile wait and then take the outcome of that one exchange, failure included, instead of
-/// sending their own (a dead gateway costs one timeout per round, not one per caller).
+/// sending their own (a dead gateway costs one timeout per round, not one per caller). A waiter
+/// waits at most its bounded wait (proxy-api §8.1: `PW_TIMEOUT`), then takes the last answer
+/// whatever its age, or a timeout error when there never was one.
 #[derive(Debug)]
 pub(crate) struct Slot<T> {
-    state: tokio::sync::Mutex<SlotState<T>>,
+    /// Held while a fetch runs.
+    flight: tokio::sync::Mutex<()>,
+    /// The cached outcome; a plain lock held only to copy in or out, never across an await.
+    state: Mutex<SlotState<T>>,
     /// Completed fetches; a waiter that sees it move knows its question was just answered.
     attempts: AtomicU64,
 }
@@ -37,7 +42,8 @@ struct SlotState<T> {
 impl<T> Default for Slot<T> {
     fn default() -> Self {
         Self {
-            state: tokio::sync::Mutex::new(SlotState {
+            flight: tokio::sync::Mutex::new(()),
+            state: Mutex::new(SlotState {
                 value: None,
                 last_error: None,
             }),
@@ -46,34 +52,67 @@ impl<T> Default for Slot<T> {
     }
 }
 
+/// How long a caller waits for another caller's fetch of the same query, and whom to blame.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LockWait<'a> {
+    /// The longest wait (`PW_TIMEOUT`).
+    pub(crate) timeout: Duration,
+    /// The gateway, named in the timeout error.
+    pub(crate) target: &'a str,
+}
+
 impl<T> Slot<T> {
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, SlotState<T>> {
+        // Every update swaps whole values, so a poisoned lock still holds a consistent state.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// The cached answer if it is younger than `ttl`, without waiting for a running fetch.
     pub(crate) fn fresh(&self, now: Instant, ttl: Duration) -> Option<Arc<T>> {
-        let state = self.state.try_lock().ok()?;
-        fresh_value(&state, now, ttl)
+        fresh_value(&self.lock_state(), now, ttl)
     }
 
     /// The last answer whatever its age (firmware facts survive a failed refresh, §3.1).
     pub(crate) fn last(&self) -> Option<Arc<T>> {
-        let state = self.state.try_lock().ok()?;
-        state.value.as_ref().map(|(_, value)| Arc::clone(value))
+        self.lock_state()
+            .value
+            .as_ref()
+            .map(|(_, value)| Arc::clone(value))
     }
 
-    /// The cached answer if fresh, else the outcome of one fetch shared by every waiting caller.
+    /// The cached answer if fresh, else the outcome of one fetch shared by every waiting caller;
+    /// a caller that waits longer than `wait` for another caller's fetch gets the stale answer
+    /// (or a timeout error when there is none) instead.
     pub(crate) async fn get_or_fetch<F, Fut>(
         &self,
         now: impl Fn() -> Instant,
         ttl: Duration,
+        wait: LockWait<'_>,
         fetch: F,
     ) -> Result<Arc<T>, GatewayError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, GatewayError>>,
     {
+        if let Some(value) = self.fresh(now(), ttl) {
+            return Ok(value);
+        }
         let seen = self.attempts.load(Ordering::Acquire);
-        let mut state = self.state.lock().await;
+        let Ok(_flight) = tokio::time::timeout(wait.timeout, self.flight.lock()).await else {
+            tracing::debug!(
+                timeout = ?wait.timeout,
+                "another caller is still fetching this query: serving the last answer"
+            );
+            return self.last().ok_or_else(|| GatewayError::Timeout {
+                target: wait.target.to_owned(),
+                timeout: wait.timeout,
+            });
+        };
         if self.attempts.load(Ordering::Acquire) != seen {
             // Another caller fetched while we waited: share its outcome.
+            let state = self.lock_state();
             if let Some(error) = &state.last_error {
                 return Err(replay(error));
             }
@@ -81,12 +120,12 @@ impl<T> Slot<T> {
                 return Ok(Arc::clone(value));
             }
         }
-        if let Some(value) = fresh_value(&state, now(), ttl) {
+        if let Some(value) = self.fresh(now(), ttl) {
             return Ok(value);
         }
         let outcome = fetch().await;
-        self.attempts.fetch_add(1, Ordering::Release);
-        match outcome {
+        let mut state = self.lock_state();
+        let result = match outcome {
             Ok(value) => {
                 let value = Arc::new(value);
                 state.value = Some((now(), Arc::clone(&value)));
@@ -97,7 +136,9 @@ impl<T> Slot<T> {
                 state.last_error = Some(replay(&error));
                 Err(error)
             }
-        }
+        };
+        self.attempts.fetch_add(1, Ordering::Release);
+        result
     }
 }
 
@@ -195,6 +236,8 @@ pub(crate) struct Documents {
     pub(crate) components: Slot<Value>,
     /// Components per Powerwall DIN (PW3); the map only grows by the DINs of `config.json`.
     pub(crate) devices: Mutex<HashMap<String, Arc<Slot<Value>>>>,
+    /// The gateway's own `/api/meters/aggregates` over the customer login (§2.14).
+    pub(crate) native: Slot<Value>,
 }
 
 impl Documents {
@@ -211,6 +254,14 @@ impl Documents {
 impl TedapiClient {
     fn now(&self) -> Instant {
         self.clock.now()
+    }
+
+    /// The bounded wait for another caller's fetch of the same query (proxy-api §8.1).
+    pub(crate) fn lock_wait(&self) -> LockWait<'_> {
+        LockWait {
+            timeout: self.config.timeout,
+            target: &self.target,
+        }
     }
 
     /// Sends one TEDAPI request (basic or bearer framing) and parses the answer.
@@ -260,6 +311,7 @@ impl TedapiClient {
             .get_or_fetch(
                 || self.now(),
                 ttl,
+                self.lock_wait(),
                 || async {
                     let request = TedapiRequest::config(din);
                     let path = request.path();
@@ -286,6 +338,7 @@ impl TedapiClient {
         slot.get_or_fetch(
             || self.now(),
             self.config.cache_ttl,
+            self.lock_wait(),
             || async {
                 let request = TedapiRequest::query(version, role, &din)?;
                 self.query(request).await
@@ -308,6 +361,7 @@ impl TedapiClient {
             .get_or_fetch(
                 || self.now(),
                 self.config.cache_ttl,
+                self.lock_wait(),
                 || async {
                     let request = TedapiRequest::system_info(din);
                     let path = request.path();
@@ -334,8 +388,13 @@ impl TedapiClient {
         slot: &Slot<Value>,
         request: TedapiRequest,
     ) -> Result<Arc<Value>, GatewayError> {
-        slot.get_or_fetch(|| self.now(), self.config.cache_ttl, || self.query(request))
-            .await
+        slot.get_or_fetch(
+            || self.now(),
+            self.config.cache_ttl,
+            self.lock_wait(),
+            || self.query(request),
+        )
+        .await
     }
 }
 

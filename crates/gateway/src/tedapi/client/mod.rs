@@ -8,6 +8,7 @@
 
 mod connect;
 mod documents;
+mod native;
 mod plan;
 mod transport;
 
@@ -18,6 +19,10 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub use connect::{DIN_PATH, LOGIN_PATH, config_says_pw3, login_body};
+pub use native::{
+    CUSTOMER_EMAIL, CUSTOMER_TOKEN_REUSE, NATIVE_AGGREGATES_PATH, NATIVE_RETRY_AFTER_FAILURE,
+    customer_login_body, derived_customer_password,
+};
 pub use transport::{BASIC_USER, OCTET_STREAM};
 
 use self::documents::Documents;
@@ -80,6 +85,9 @@ pub struct TedapiConfig {
     pub pool_max_idle: usize,
     /// Lifetime of every cached TEDAPI answer (`PW_CACHE_EXPIRE`).
     pub cache_ttl: Duration,
+    /// Customer password of the gateway's classic API (§2.14); `None` or empty uses the last
+    /// five characters of the gateway password, as TEDAPI-era gateways do.
+    pub customer_password: Option<Secret>,
 }
 
 impl TedapiConfig {
@@ -93,6 +101,7 @@ impl TedapiConfig {
             timeout: DEFAULT_TEDAPI_TIMEOUT,
             pool_max_idle: crate::local::DEFAULT_POOL_MAX_IDLE,
             cache_ttl: DEFAULT_CACHE_TTL,
+            customer_password: None,
         }
     }
 }
@@ -124,6 +133,8 @@ pub struct TedapiClient {
     documents: Documents,
     /// The boot estimate of the last `/api/status`, kept so `start_time` does not jitter.
     boot: Mutex<Option<BootEstimate>>,
+    /// Customer token and failure back-off of the classic API (§2.14).
+    native: native::NativeState,
 }
 
 impl TedapiClient {
@@ -174,6 +185,7 @@ impl TedapiClient {
             probe_pw3: AtomicBool::new(false),
             documents: Documents::default(),
             boot: Mutex::new(None),
+            native: native::NativeState::default(),
         })
     }
 
@@ -224,3 +236,5 @@ impl GatewayAccess for TedapiClient {
 mod test_fake;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_native;

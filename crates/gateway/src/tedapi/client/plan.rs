@@ -80,13 +80,18 @@ struct Gathered {
     firmware: Option<Arc<FirmwareInfo>>,
     pw3: Option<Vitals>,
     is_pw3: bool,
+    /// The gateway's own aggregates (§2.14), aggregates only.
+    native: Option<Arc<Value>>,
 }
 
 impl TedapiClient {
     /// One document of the poll plan in its local-API shape.
     pub(crate) async fn document(&self, kind: DataKind) -> Result<Value, GatewayError> {
         let path = kind.local_path();
-        let gathered = self.gather(needs(kind)).await?;
+        let mut gathered = self.gather(needs(kind)).await?;
+        if kind == DataKind::Aggregates {
+            gathered.native = self.native_aggregates().await;
+        }
         let now = epoch_seconds();
         let previous = self.previous_boot();
         let inputs = inputs(&gathered, &self.target, now, previous.as_ref());
@@ -109,17 +114,20 @@ impl TedapiClient {
 
     /// A passthrough path: `/api/*` through the conversions (`null` when unavailable), or one of
     /// the raw TEDAPI documents `/tedapi/din`, `/tedapi/config`, `/tedapi/status`,
-    /// `/tedapi/controller`, `/tedapi/firmware`, `/tedapi/components`.
+    /// `/tedapi/controller`, `/tedapi/firmware`, `/tedapi/components`, `/tedapi/battery`.
     pub(crate) async fn raw_document(&self, path: &str) -> Result<RawBody, GatewayError> {
         let bare = path.split(['?', '#']).next().unwrap_or_default();
         if bare.starts_with("/api/") {
             let kind = DataKind::ALL
                 .into_iter()
                 .find(|kind| *kind != DataKind::Vitals && kind.local_path() == bare);
-            let gathered = match kind {
+            let mut gathered = match kind {
                 Some(kind) => self.gather(needs(kind)).await?,
                 None => Gathered::default(),
             };
+            if kind == Some(DataKind::Aggregates) {
+                gathered.native = self.native_aggregates().await;
+            }
             let previous = self.previous_boot();
             let inputs = inputs(&gathered, &self.target, epoch_seconds(), previous.as_ref());
             return Ok(RawBody::Json(
@@ -136,6 +144,7 @@ impl TedapiClient {
                 json!({"version": firmware.version, "git_hash": firmware.git_hash})
             }
             "/tedapi/components" => (*self.gateway_components().await?).clone(),
+            "/tedapi/battery" => battery_blocks_document(&*self.config_document().await?),
             _ => {
                 return Err(GatewayError::Unsupported {
                     mode: "tedapi-full",
@@ -260,10 +269,20 @@ fn inputs<'a>(
         pw3_vitals: gathered.pw3.as_ref(),
         is_pw3: gathered.is_pw3,
         firmware: gathered.firmware.as_deref(),
-        native_aggregates: None,
+        native_aggregates: gathered.native.as_deref(),
         host,
         now_epoch_seconds,
         previous_boot,
+    }
+}
+
+/// `/tedapi/battery`: the reference's `get_battery_blocks()`, i.e. `config.json`
+/// `battery_blocks` (one entry per Powerwall: `vin`, `type`, PW3 `battery_expansions`, …), with
+/// a missing or `null` list normalised to `[]` (§2.13).
+pub(crate) fn battery_blocks_document(config: &Value) -> Value {
+    match config.get("battery_blocks") {
+        Some(Value::Array(blocks)) => Value::Array(blocks.clone()),
+        _ => Value::Array(Vec::new()),
     }
 }
 

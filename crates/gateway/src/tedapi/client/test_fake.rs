@@ -42,6 +42,8 @@ pub(super) struct FakeGateway {
     active: AtomicUsize,
     pub(super) max_active: AtomicUsize,
     override_: Mutex<Option<Override>>,
+    /// A path that answers only after this long (a hanging gateway).
+    slow: Mutex<Option<(String, Duration)>>,
 }
 
 impl std::fmt::Debug for FakeGateway {
@@ -64,11 +66,22 @@ impl FakeGateway {
             active: AtomicUsize::new(0),
             max_active: AtomicUsize::new(0),
             override_: Mutex::new(None),
+            slow: Mutex::new(None),
         })
     }
 
     pub(super) fn answer_with(&self, answer: Override) {
         *self.override_.lock().expect("lock") = Some(answer);
+    }
+
+    /// Makes requests for `path` take `delay` before they are answered.
+    pub(super) fn slow_down(&self, path: &str, delay: Duration) {
+        *self.slow.lock().expect("lock") = Some((path.to_owned(), delay));
+    }
+
+    /// Requests sent to `path`.
+    pub(super) fn sent_to(&self, path: &str) -> usize {
+        self.requests().iter().filter(|r| r.path == path).count()
     }
 
     pub(super) fn requests(&self) -> Vec<Outgoing> {
@@ -151,7 +164,14 @@ impl Transport for FakeGateway {
         self.max_active.fetch_max(now, Ordering::SeqCst);
         self.log.lock().expect("lock").push(request.clone());
         // Holds the request open so overlapping requests would be seen.
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        let delay = self
+            .slow
+            .lock()
+            .expect("lock")
+            .as_ref()
+            .filter(|(path, _)| *path == request.path)
+            .map_or(Duration::from_millis(20), |(_, delay)| *delay);
+        tokio::time::sleep(delay).await;
         let answer = self
             .override_
             .lock()
@@ -172,11 +192,16 @@ pub(super) fn config(auth_mode: TedapiAuthMode) -> TedapiConfig {
 }
 
 pub(super) fn client_over(fake: &Arc<FakeGateway>, auth_mode: TedapiAuthMode) -> Arc<TedapiClient> {
+    client_with_clock(fake, config(auth_mode), Arc::new(TokioClock))
+}
+
+pub(super) fn client_with_clock(
+    fake: &Arc<FakeGateway>,
+    config: TedapiConfig,
+    clock: Arc<dyn crate::policy::Clock>,
+) -> Arc<TedapiClient> {
     let transport: Arc<dyn Transport> = Arc::clone(fake) as Arc<dyn Transport>;
-    Arc::new(
-        TedapiClient::with_transport(config(auth_mode), Arc::new(TokioClock), transport)
-            .expect("client"),
-    )
+    Arc::new(TedapiClient::with_transport(config, clock, transport).expect("client"))
 }
 
 pub(super) fn status(code: u16, retry_after: Option<u64>) -> Result<Incoming, TransportError> {

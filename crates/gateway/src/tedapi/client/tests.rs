@@ -109,8 +109,9 @@ async fn documents_match_the_golden_files_and_are_cached() {
     golden["VITALS"]["timestamp"] = Value::Null;
     assert_eq!(vitals, golden);
     // One of each query within the TTL (probe, din, firmware, config, full, basic), plus a second
-    // firmware request from /api/status: the failed one at connect is not cached.
-    assert_eq!(client.upstream().requests, 7);
+    // firmware request from /api/status: the failed one at connect is not cached; plus the
+    // customer login and the classic aggregates of §2.14 (404 here: then left alone for 300 s).
+    assert_eq!(client.upstream().requests, 9);
     assert_eq!(fake.queries(QueryRole::DeviceControllerBasic), 1);
     assert_eq!(fake.queries(QueryRole::DeviceControllerFull), 1);
 
@@ -151,8 +152,8 @@ async fn concurrent_fetches_share_one_exchange_and_one_request_is_in_flight() {
     assert_eq!(fake.queries(QueryRole::DeviceControllerBasic), 1);
     assert_eq!(
         fake.requests().len(),
-        5,
-        "probe, din, firmware, config, basic"
+        7,
+        "probe, din, firmware, config, basic, customer login, classic aggregates"
     );
 }
 

@@ -37,6 +37,8 @@ pub(crate) struct Outgoing {
     pub(crate) path: String,
     /// The `Authorization` header value (a credential: never printed).
     pub(crate) authorization: String,
+    /// The `Content-Type` header value ([`OCTET_STREAM`] on every TEDAPI request).
+    pub(crate) content_type: &'static str,
     pub(crate) body: Vec<u8>,
 }
 
@@ -46,6 +48,7 @@ impl fmt::Debug for Outgoing {
             .field("method", &self.method)
             .field("path", &self.path)
             .field("authorization", &"***")
+            .field("content_type", &self.content_type)
             .field("body_len", &self.body.len())
             .finish()
     }
@@ -91,7 +94,7 @@ impl Transport for HttpTransport {
             Method::Get => self.http.get(url),
             Method::Post => self.http.post(url).body(request.body),
         };
-        let mut builder = builder.header(CONTENT_TYPE, OCTET_STREAM);
+        let mut builder = builder.header(CONTENT_TYPE, request.content_type);
         if !request.authorization.is_empty() {
             builder = builder.header(AUTHORIZATION, request.authorization);
         }
@@ -256,6 +259,7 @@ impl TedapiClient {
             method,
             path: path.to_owned(),
             authorization,
+            content_type: OCTET_STREAM,
             body,
         };
         let answer = self.exchange(outgoing.clone(), false).await?;
