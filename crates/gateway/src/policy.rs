@@ -87,19 +87,28 @@ impl InFlightGate {
         Self(tokio::sync::Semaphore::new(1))
     }
 
-    /// Waits for the place; the request may go out while the permit lives.
+    /// Waits at most `wait` for the place; the request may go out while the permit lives.
+    ///
+    /// The bound keeps a queue from forming behind a slow gateway: a caller that cannot get its
+    /// turn within the request timeout fails with [`crate::GatewayError::Timeout`] instead of
+    /// adding to the backlog.
     pub async fn enter(
         &self,
         target: &str,
+        wait: std::time::Duration,
     ) -> Result<tokio::sync::SemaphorePermit<'_>, crate::GatewayError> {
-        // The semaphore is never closed; this error only guards against a future change.
-        self.0
-            .acquire()
-            .await
-            .map_err(|_| crate::GatewayError::Unreachable {
+        match tokio::time::timeout(wait, self.0.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            // The semaphore is never closed; this error only guards against a future change.
+            Ok(Err(_)) => Err(crate::GatewayError::Unreachable {
                 target: target.to_owned(),
                 detail: "the client was shut down".to_owned(),
-            })
+            }),
+            Err(_) => Err(crate::GatewayError::Timeout {
+                target: target.to_owned(),
+                timeout: wait,
+            }),
+        }
     }
 }
 

@@ -219,9 +219,10 @@ const WEB_APP_POLLS: [(&str, &[&str]); 9] = [
 ];
 
 async fn web_app_contract(server: &RunningServer) {
-    eventually("status known", || async {
+    eventually("status and power known", || async {
         let status = get_json(server, "/api/status").await;
-        status.get("version").is_some().then_some(())
+        let aggregates = get_json(server, "/api/meters/aggregates").await;
+        (status.get("version").is_some() && aggregates.get("site").is_some()).then_some(())
     })
     .await;
     for (path, keys) in WEB_APP_POLLS {

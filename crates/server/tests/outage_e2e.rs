@@ -132,26 +132,28 @@ fn impatient() -> reqwest::Client {
     .unwrap()
 }
 
-/// Asks every route once; each must answer 200 in time, JSON routes with JSON.
+/// Asks every route once, all at the same time; each must answer 200 in time, JSON routes with
+/// JSON.
 async fn every_route_answers(server: &RunningServer, context: &str) -> Vec<(String, String)> {
     let client = impatient();
-    let mut bodies = Vec::new();
-    for route in JSON_ROUTES.iter().chain(OTHER_ROUTES) {
+    let requests = JSON_ROUTES.iter().chain(OTHER_ROUTES).map(|route| {
+        let client = client.clone();
         let url = format!("http://{}{}", server.addr(), route);
-        let response = client
-            .get(&url)
-            .send()
-            .await
-            .unwrap_or_else(|err| panic!("{context}: {route} did not answer in time: {err}"));
-        assert_eq!(response.status(), 200, "{context}: {route}");
-        let body = response.text().await.unwrap();
-        if JSON_ROUTES.contains(route) {
-            serde_json::from_str::<Value>(&body)
-                .unwrap_or_else(|err| panic!("{context}: {route} is not JSON ({err}): {body}"));
+        async move {
+            let response =
+                client.get(&url).send().await.unwrap_or_else(|err| {
+                    panic!("{context}: {route} did not answer in time: {err}")
+                });
+            assert_eq!(response.status(), 200, "{context}: {route}");
+            let body = response.text().await.unwrap();
+            if JSON_ROUTES.contains(route) {
+                serde_json::from_str::<Value>(&body)
+                    .unwrap_or_else(|err| panic!("{context}: {route} is not JSON ({err}): {body}"));
+            }
+            ((*route).to_owned(), body)
         }
-        bodies.push(((*route).to_owned(), body));
-    }
-    bodies
+    });
+    futures_util::future::join_all(requests).await
 }
 
 fn body_of<'a>(bodies: &'a [(String, String)], route: &str) -> &'a str {

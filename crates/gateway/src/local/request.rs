@@ -261,7 +261,10 @@ impl LocalClient {
         path: &str,
         login: bool,
     ) -> Result<Reply, GatewayError> {
-        let _permit = self.in_flight.enter(&self.target).await?;
+        let _permit = self
+            .in_flight
+            .enter(&self.target, self.config.timeout)
+            .await?;
         // A cooldown may have started while this request waited for its turn.
         self.guard.admit(path)?;
         if login {

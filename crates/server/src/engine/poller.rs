@@ -494,8 +494,30 @@ impl Poller {
     /// Publishes a snapshot holding only data still inside the freshness window.
     fn publish(&mut self) {
         let now = Instant::now();
-        self.documents
-            .retain(|_, document| now <= document.expires_at);
+        // No document outlives the link: once nothing has been read for the freshness window,
+        // slowly polled documents (status, operation) go too, so every route degrades together.
+        let link_limit = self
+            .health
+            .last_success_at
+            .map(|success| success + self.freshness.max_age());
+        self.documents.retain(|_, document| {
+            now <= document.expires_at && link_limit.is_none_or(|limit| now <= limit)
+        });
+        let served: BTreeMap<DataKind, Document> = self
+            .documents
+            .iter()
+            .map(|(kind, document)| {
+                let expires_at =
+                    link_limit.map_or(document.expires_at, |limit| document.expires_at.min(limit));
+                (
+                    *kind,
+                    Document {
+                        expires_at,
+                        ..document.clone()
+                    },
+                )
+            })
+            .collect();
         self.failing
             .retain(|kind| self.documents.contains_key(kind));
         self.health.upstream = self.access.upstream();
@@ -512,8 +534,8 @@ impl Poller {
         let snapshot = Snapshot {
             sequence: self.sequence,
             published_at: now,
-            rendered: render(&self.documents, &self.presentation),
-            documents: self.documents.clone(),
+            rendered: render(&served, &self.presentation),
+            documents: served,
             health: self.health.clone(),
             admin,
         };

@@ -206,7 +206,10 @@ impl TedapiClient {
         request: Outgoing,
         login: bool,
     ) -> Result<Incoming, GatewayError> {
-        let _permit = self.in_flight.enter(&self.target).await?;
+        let _permit = self
+            .in_flight
+            .enter(&self.target, self.config.timeout)
+            .await?;
         self.guard.admit(&request.path)?;
         if login || self.config.auth_mode == TedapiAuthMode::Basic {
             // Every Basic request presents the password, so its back-off applies to all of them.
