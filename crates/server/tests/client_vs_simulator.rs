@@ -11,7 +11,9 @@ use std::time::Duration;
 use common::*;
 use powerwall_gateway::local::{AuthMode, LocalClient, LocalConfig};
 use powerwall_gateway::policy::ManualClock;
-use powerwall_gateway::{DataKind, GatewayAccess, GatewayError, Secret};
+use powerwall_gateway::{
+    DataKind, GatewayAccess, GatewayError, OperationMode, ReserveLevel, Secret,
+};
 use powerwall_simulator::SimulatorHandle;
 use serde_json::json;
 
@@ -221,4 +223,68 @@ async fn every_catalogue_endpoint_is_readable_raw() {
         "one session for the whole catalogue"
     );
     sim.shutdown();
+}
+
+/// The simulator's current raw reserve and mode.
+async fn sim_operation(sim: &SimulatorHandle) -> (f64, String) {
+    let state = sim_json(sim, "/test/state").await;
+    (
+        state["reserve_raw_pct"].as_f64().unwrap(),
+        state["real_mode"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// The local client's write directly: back-fill, the gateway's answer, and one re-login on 401.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_client_writes_with_backfill_and_relogin() {
+    let sim = simulator().await;
+    let client = LocalClient::new(LocalConfig {
+        host: sim.host(),
+        password: Secret::new("password"),
+        email: "me@example.com".into(),
+        timezone: "America/Los_Angeles".into(),
+        auth_mode: AuthMode::Cookie,
+        cache_file: None,
+        timeout: Duration::from_secs(5),
+        pool_max_idle: 2,
+    })
+    .unwrap();
+    let (_, mode) = sim_operation(&sim).await;
+    let answer = client
+        .set_operation(ReserveLevel::whole(35), None)
+        .await
+        .unwrap();
+    assert_eq!(answer["backup_reserve_percent"], json!(35));
+    assert_eq!(answer["real_mode"], json!(mode));
+    assert_eq!(sim_operation(&sim).await, (35.0, mode.clone()));
+    let counter = sim_json(&sim, "/test/counter").await;
+    assert_eq!(count(&counter, "POST /api/operation"), 1);
+    assert_eq!(
+        count(&counter, "GET /api/operation"),
+        1,
+        "one back-fill read"
+    );
+
+    // The session expires on the write: one re-login, one retry.
+    sim_post(
+        &sim,
+        "/test/faults",
+        json!({"path": "/api/operation", "kind": "expire_session", "times": 1}),
+    )
+    .await;
+    let logins_before = client.upstream().logins;
+    let answer = client
+        .set_operation(ReserveLevel::whole(45), Some(OperationMode::Backup))
+        .await
+        .unwrap();
+    assert_eq!(answer["real_mode"], json!("backup"));
+    assert_eq!(client.upstream().logins, logins_before + 1);
+    let counter = sim_json(&sim, "/test/counter").await;
+    assert_eq!(count(&counter, "POST /api/operation"), 3);
+    assert_eq!(
+        count(&counter, "GET /api/operation"),
+        1,
+        "no read for a full write"
+    );
+    assert_eq!(sim_operation(&sim).await, (45.0, "backup".to_owned()));
 }

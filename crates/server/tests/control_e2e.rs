@@ -5,11 +5,8 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
-use powerwall_gateway::local::{AuthMode, LocalClient, LocalConfig};
-use powerwall_gateway::{DataKind, GatewayAccess, OperationMode, ReserveLevel, Secret};
+use powerwall_gateway::DataKind;
 use powerwall_server::RunningServer;
 use powerwall_simulator::SimulatorHandle;
 use serde_json::{Value, json};
@@ -588,59 +585,4 @@ async fn tedapi_mode_refuses_writes_but_reads() {
         ["battery_ok", "pv_only", "never"].contains(&rule),
         "{export}"
     );
-}
-
-/// The local client's write directly: back-fill, the gateway's answer, and one re-login on 401.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn local_client_writes_with_backfill_and_relogin() {
-    let sim = simulator().await;
-    let client = LocalClient::new(LocalConfig {
-        host: sim.host(),
-        password: Secret::new("password"),
-        email: "me@example.com".into(),
-        timezone: "America/Los_Angeles".into(),
-        auth_mode: AuthMode::Cookie,
-        cache_file: None,
-        timeout: Duration::from_secs(5),
-        pool_max_idle: 2,
-    })
-    .unwrap();
-    let (_, mode) = sim_operation(&sim).await;
-    let answer = client
-        .set_operation(ReserveLevel::whole(35), None)
-        .await
-        .unwrap();
-    assert_eq!(answer["backup_reserve_percent"], json!(35));
-    assert_eq!(answer["real_mode"], json!(mode));
-    assert_eq!(sim_operation(&sim).await, (35.0, mode.clone()));
-    let counter = sim_json(&sim, "/test/counter").await;
-    assert_eq!(count(&counter, "POST /api/operation"), 1);
-    assert_eq!(
-        count(&counter, "GET /api/operation"),
-        1,
-        "one back-fill read"
-    );
-
-    // The session expires on the write: one re-login, one retry.
-    sim_post(
-        &sim,
-        "/test/faults",
-        json!({"path": "/api/operation", "kind": "expire_session", "times": 1}),
-    )
-    .await;
-    let logins_before = client.upstream().logins;
-    let answer = client
-        .set_operation(ReserveLevel::whole(45), Some(OperationMode::Backup))
-        .await
-        .unwrap();
-    assert_eq!(answer["real_mode"], json!("backup"));
-    assert_eq!(client.upstream().logins, logins_before + 1);
-    let counter = sim_json(&sim, "/test/counter").await;
-    assert_eq!(count(&counter, "POST /api/operation"), 3);
-    assert_eq!(
-        count(&counter, "GET /api/operation"),
-        1,
-        "no read for a full write"
-    );
-    assert_eq!(sim_operation(&sim).await, (45.0, "backup".to_owned()));
 }
