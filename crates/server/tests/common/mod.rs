@@ -171,3 +171,30 @@ where
 pub fn count(counter: &Value, key: &str) -> u64 {
     counter["by_path"][key].as_u64().unwrap_or(0)
 }
+
+/// The 23 plain passthrough paths (§3.4 minus grid_status, problems and registration).
+pub const PASSTHROUGH_PATHS: [&str; 23] = [
+    "/api/status",
+    "/api/site_info/site_name",
+    "/api/meters/site",
+    "/api/meters/solar",
+    "/api/sitemaster",
+    "/api/powerwalls",
+    "/api/system_status",
+    "/api/system/update/status",
+    "/api/site_info",
+    "/api/system_status/grid_faults",
+    "/api/operation",
+    "/api/site_info/grid_codes",
+    "/api/solars",
+    "/api/solars/brands",
+    "/api/customer",
+    "/api/meters",
+    "/api/installer",
+    "/api/networks",
+    "/api/system/networks",
+    "/api/meters/readings",
+    "/api/synchrometer/ct_voltage_references",
+    "/api/auth/toggle/supported",
+    "/api/solar_powerwall",
+];
