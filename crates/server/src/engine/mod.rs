@@ -1,5 +1,6 @@
 //! The engine: pollers publishing immutable snapshots that every route reads.
 
+mod error_class;
 pub mod fallback;
 pub mod health;
 pub mod log_limit;

@@ -13,6 +13,7 @@ use powerwall_gateway::{AccessMode, DataKind, ErrorClass, GatewayAccess, Gateway
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
+use super::error_class::{ErrorKind, classify, is_link_failure, is_upstream_failure};
 use super::fallback::{FallbackEvent, FallbackState, FallbackView, ProbeOutcome};
 use super::health::{EndpointTable, HealthTransition};
 use super::log_limit::NetworkErrorLog;
@@ -64,18 +65,6 @@ enum PollOutcome {
     Reached,
     /// The link failed: stop asking and wait.
     Failed(GatewayError),
-}
-
-/// How an error is reported.
-enum ErrorKind {
-    /// A network-level failure: rate-limited INFO lines, summaries, a health failure.
-    Network(&'static str),
-    /// Credentials, configuration, rate limiting by the gateway: one clear ERROR per problem.
-    Problem,
-    /// Held back by a cooldown or negative cache: nothing was sent.
-    HeldBack,
-    /// This document only (404, malformed, unsupported): debug.
-    Document,
 }
 
 impl Poller {
@@ -569,51 +558,6 @@ fn epoch_now() -> u64 {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
-}
-
-/// How an error is logged.
-fn classify(err: &GatewayError) -> ErrorKind {
-    if err.was_held_back() {
-        return ErrorKind::HeldBack;
-    }
-    match err {
-        GatewayError::Unreachable { .. } => ErrorKind::Network("ConnectionError"),
-        GatewayError::Timeout { .. } => ErrorKind::Network("Timeout"),
-        GatewayError::Status { status, .. } if *status >= 500 => ErrorKind::Network("HTTPError"),
-        _ if is_link_failure(err) => ErrorKind::Problem,
-        _ => ErrorKind::Document,
-    }
-}
-
-/// A request that reached (or tried to reach) the gateway and failed: timeout, refused, 5xx, 429
-/// (§15.31). Requests held back by a cooldown never left the process and do not count.
-fn is_upstream_failure(err: &GatewayError) -> bool {
-    if err.was_held_back() {
-        return false;
-    }
-    match err {
-        GatewayError::Unreachable { .. }
-        | GatewayError::Timeout { .. }
-        | GatewayError::RateLimited { .. } => true,
-        GatewayError::Status { status, .. } => *status >= 500,
-        _ => false,
-    }
-}
-
-/// Errors that say the gateway as a whole is unavailable, as opposed to one document.
-fn is_link_failure(err: &GatewayError) -> bool {
-    matches!(
-        err,
-        GatewayError::Unreachable { .. }
-            | GatewayError::Timeout { .. }
-            | GatewayError::LoginRejected { .. }
-            | GatewayError::LoginIncomplete { .. }
-            | GatewayError::LoginBackoff { .. }
-            | GatewayError::Unauthorized { .. }
-            | GatewayError::RateLimited { .. }
-            | GatewayError::CoolingDown { .. }
-            | GatewayError::Config(_)
-    )
 }
 
 #[cfg(test)]
