@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use powerwall_server::RunningServer;
-use powerwall_simulator::TopologyKind;
+use powerwall_simulator::{SimulatorHandle, TopologyKind};
 use serde_json::{Value, json};
 
 /// The 25 convenience names of `/pw/<name>`.
@@ -465,11 +465,14 @@ async fn gateway_down_gives_every_no_data_form() {
     server.shutdown().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tedapi_powerwall_2_site_serves_every_data_route() {
-    let sim = simulator().await;
+/// A TEDAPI-mode server on a simulator of `topology` with the documented site pinned, once
+/// vitals, fans and the reserve are in, after the checks every topology shares.
+async fn tedapi_site_checked(
+    topology: TopologyKind,
+) -> (SimulatorHandle, RunningServer, tempfile::TempDir) {
+    let sim = simulator_with(topology).await;
     pin_documented_site(&sim).await;
-    let (server, _dir) = tedapi_server(&sim.host(), "ABCDEFGHIJ", &[]).await;
+    let (server, dir) = tedapi_server(&sim.host(), "ABCDEFGHIJ", &[]).await;
     wait_for_documented_csv(&server).await;
     eventually("vitals, fans and reserve", || async {
         let pod = json_route(&server, "/pod").await;
@@ -480,10 +483,15 @@ async fn tedapi_powerwall_2_site_serves_every_data_route() {
         .then_some(())
     })
     .await;
-
     check_summaries_agree(&server).await;
     check_device_routes(&server).await;
     check_convenience_routes(&server).await;
+    (sim, server, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tedapi_powerwall_2_site_serves_every_data_route() {
+    let (sim, server, _dir) = tedapi_site_checked(TopologyKind::Pw2).await;
 
     let fans = json_route(&server, "/fans").await;
     let devices: Vec<&String> = fans.as_object().unwrap().keys().collect();
@@ -516,23 +524,7 @@ async fn tedapi_powerwall_2_site_serves_every_data_route() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tedapi_powerwall_3_site_serves_every_data_route() {
-    let sim = simulator_with(TopologyKind::Pw3).await;
-    pin_documented_site(&sim).await;
-    let (server, _dir) = tedapi_server(&sim.host(), "ABCDEFGHIJ", &[]).await;
-    wait_for_documented_csv(&server).await;
-    eventually("vitals, fans and reserve", || async {
-        let pod = json_route(&server, "/pod").await;
-        let fans = json_route(&server, "/fans").await;
-        (pod.get("PW1_name").is_some()
-            && pod["backup_reserve_percent"] == json!(80.0)
-            && !fans.as_object().unwrap().is_empty())
-        .then_some(())
-    })
-    .await;
-
-    check_summaries_agree(&server).await;
-    check_device_routes(&server).await;
-    check_convenience_routes(&server).await;
+    let (sim, server, _dir) = tedapi_site_checked(TopologyKind::Pw3).await;
 
     let fans = json_route(&server, "/fans").await;
     let mut devices: Vec<&String> = fans.as_object().unwrap().keys().collect();
