@@ -2,7 +2,7 @@
 //! `/health` and `/help`.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Most distinct paths counted by name; later new paths count under `other` (as the proxy does).
@@ -17,7 +17,9 @@ pub struct RequestStats {
     timeouts: AtomicU64,
     /// Epoch seconds of the last `/stats/clear` (0 = never).
     cleared_at: AtomicU64,
-    uri: Mutex<BTreeMap<String, u64>>,
+    /// Per-path counts: known paths count under a shared read lock (every data request does
+    /// this); only a new path takes the write lock.
+    uri: RwLock<BTreeMap<String, AtomicU64>>,
 }
 
 /// A copy of the counters at one moment.
@@ -41,17 +43,28 @@ impl RequestStats {
     /// Counts a GET that produced a body, under its path (query excluded).
     pub fn count_get(&self, path: &str) {
         self.gets.fetch_add(1, Ordering::Relaxed);
+        {
+            let uri = self
+                .uri
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(count) = uri.get(path) {
+                count.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        }
         let mut uri = self
             .uri
-            .lock()
+            .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(count) = uri.get_mut(path) {
-            *count += 1;
-        } else if uri.len() < MAX_URI_KEYS {
-            uri.insert(path.to_owned(), 1);
+        let key = if uri.contains_key(path) || uri.len() < MAX_URI_KEYS {
+            path
         } else {
-            *uri.entry("other".to_owned()).or_default() += 1;
-        }
+            "other"
+        };
+        uri.entry(key.to_owned())
+            .or_default()
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts a web catch-all GET: `gets` only, no `uri` entry (as the proxy does).
@@ -79,7 +92,7 @@ impl RequestStats {
     pub fn clear(&self, now_epoch: u64) {
         let mut uri = self
             .uri
-            .lock()
+            .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         uri.clear();
         self.gets.store(0, Ordering::Relaxed);
@@ -100,9 +113,11 @@ impl RequestStats {
             },
             uri: self
                 .uri
-                .lock()
+                .read()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .clone(),
+                .iter()
+                .map(|(path, count)| (path.clone(), count.load(Ordering::Relaxed)))
+                .collect(),
         }
     }
 }
