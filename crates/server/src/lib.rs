@@ -25,22 +25,30 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::engine::{GatewayEngine, PollPlan};
+use crate::engine::{GatewayEngine, GatewayInfo, PollPlan};
 use crate::routes::AppState;
-use crate::settings::{GatewaySource, HttpsMode, Settings};
+use crate::routes::gateway_set::{GatewayRuntime, GatewaySet};
+use crate::settings::{GatewaySettings, GatewaySource, HttpsMode, Settings};
 
-/// Starts the built-in simulator and returns the richest source it offers: TEDAPI with the
-/// gateway password, so every data family (vitals, strings, temperatures) is live.
-async fn simulated_source(settings: &Settings) -> anyhow::Result<(GatewaySource, SimulatorHandle)> {
+/// Starts a built-in simulator for one gateway and returns the richest source it offers: TEDAPI
+/// with the gateway password, so every data family (vitals, strings, temperatures) is live.
+async fn simulated_source(
+    settings: &Settings,
+    gateway: &GatewaySettings,
+) -> anyhow::Result<(GatewaySource, SimulatorHandle)> {
     let sim_config = SimulatorConfig::default();
     let simulator = powerwall_simulator::start(sim_config.clone())
         .await
         .context("starting the built-in simulator")?;
-    tracing::info!("built-in simulator listening on {}", simulator.url());
+    tracing::info!(
+        "built-in simulator for gateway {} listening on {}",
+        gateway.id,
+        simulator.url()
+    );
     let tedapi = TedapiConfig {
-        timeout: settings.gateway_timeout,
+        timeout: gateway.timeout,
         pool_max_idle: settings.gateway_pool_max_idle,
-        cache_ttl: settings.freshness.poll_interval,
+        cache_ttl: gateway.poll_interval,
         ..TedapiConfig::new(simulator.host(), Secret::new(sim_config.gateway_password))
     };
     Ok((GatewaySource::Tedapi(tedapi), simulator))
@@ -63,12 +71,13 @@ fn build_access(source: GatewaySource) -> Result<Arc<dyn GatewayAccess>, Gateway
     })
 }
 
-/// A server that is listening, with its poller and (in `--simulate`) its simulator.
+/// A server that is listening, with its pollers and (in `--simulate`) its simulators.
 pub struct RunningServer {
     addr: SocketAddr,
     tls: bool,
-    engine: GatewayEngine,
-    simulator: Option<SimulatorHandle>,
+    engines: Vec<(String, GatewayEngine)>,
+    default_gateway: usize,
+    simulators: Vec<SimulatorHandle>,
     stop: oneshot::Sender<()>,
     serve: JoinHandle<std::io::Result<()>>,
 }
@@ -89,49 +98,83 @@ impl RunningServer {
         format!("{}://{}", self.scheme(), self.addr)
     }
 
-    /// The in-process simulator, when started with `--simulate`.
+    /// The in-process simulator of the default gateway, when started with `--simulate`.
     pub fn simulator(&self) -> Option<&SimulatorHandle> {
-        self.simulator.as_ref()
+        self.simulators.first()
     }
 
-    /// The gateway client behind the poller.
+    /// The client behind the default gateway's poller.
     pub fn gateway(&self) -> &Arc<dyn GatewayAccess> {
-        self.engine.access()
+        self.engines[self.default_gateway].1.access()
+    }
+
+    /// The client behind the poller of the gateway with this id.
+    pub fn gateway_by_id(&self, id: &str) -> Option<&Arc<dyn GatewayAccess>> {
+        self.engines
+            .iter()
+            .find(|(engine_id, _)| engine_id == id)
+            .map(|(_, engine)| engine.access())
     }
 
     /// Stops accepting connections, finishes in-flight requests, stops polling.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
         self.serve.await.context("server task failed")??;
-        drop(self.engine);
-        if let Some(simulator) = self.simulator {
+        drop(self.engines);
+        for simulator in self.simulators {
             simulator.shutdown();
         }
         Ok(())
     }
 }
 
-/// Starts the simulator (if asked), the poller and the HTTP listener.
+/// Starts the simulators (if asked), one poller per gateway and the HTTP listener.
 pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
-    let (source, simulator) = match settings.gateway.clone() {
-        GatewaySource::Simulated => {
-            let (source, simulator) = simulated_source(&settings).await?;
-            (source, Some(simulator))
-        }
-        source => (source, None),
-    };
-    let access = build_access(source).context("configuring the gateway client")?;
-    let target = access.target().to_owned();
-    let mode = access.mode();
-    let engine = GatewayEngine::spawn(
-        access,
-        PollPlan::for_mode(mode),
-        settings.freshness.clone(),
-        settings.presentation.clone(),
-        settings.diagnostics.clone(),
-    );
+    let mut simulators = Vec::new();
+    let mut engines = Vec::new();
+    let mut runtimes = Vec::new();
+    for gateway in &settings.gateways {
+        let source = match gateway.source.clone() {
+            GatewaySource::Simulated => {
+                let (source, simulator) = simulated_source(&settings, gateway).await?;
+                simulators.push(simulator);
+                source
+            }
+            source => source,
+        };
+        let access = build_access(source)
+            .with_context(|| format!("configuring the client of gateway {}", gateway.id))?;
+        let info = GatewayInfo::new(gateway, access.target(), access.mode());
+        let engine = GatewayEngine::spawn(
+            access,
+            PollPlan::for_mode(info.mode),
+            settings.freshness_of(gateway),
+            settings.presentation.clone(),
+            settings.diagnostics.clone(),
+        );
+        tracing::info!(
+            "gateway {} ({}): {} in mode {}, polled every {} s",
+            info.id,
+            info.name,
+            info.target,
+            info.mode,
+            info.poll_interval.as_secs()
+        );
+        runtimes.push(Arc::new(GatewayRuntime::new(
+            gateway,
+            info,
+            engine.handle(),
+            &settings,
+        )));
+        engines.push((gateway.id.clone(), engine));
+    }
+    let gateways =
+        GatewaySet::new(runtimes, settings.default_gateway).context("no gateway is configured")?;
+    let default_gateway = settings
+        .default_gateway
+        .min(engines.len().saturating_sub(1));
     let settings = Arc::new(settings);
-    let state = AppState::new(engine.handle(), Arc::clone(&settings));
+    let state = AppState::new(gateways, Arc::clone(&settings));
     let app = routes::app(state, &settings.base_url);
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -154,13 +197,15 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
     };
     let scheme = if tls { "https" } else { "http" };
     tracing::info!(
-        "powerwall-server listening on {scheme}://{addr} (gateway {target}, mode {mode})"
+        "powerwall-server listening on {scheme}://{addr} ({} gateway(s))",
+        engines.len()
     );
     Ok(RunningServer {
         addr,
         tls,
-        engine,
-        simulator,
+        engines,
+        default_gateway,
+        simulators,
         stop,
         serve,
     })

@@ -3,6 +3,7 @@
 mod error_class;
 pub mod fallback;
 pub mod health;
+mod identity;
 pub mod log_limit;
 pub mod on_demand;
 pub mod plan;
@@ -19,6 +20,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::settings::{Diagnostics, Freshness, Presentation};
+pub use identity::GatewayInfo;
 pub use plan::PollPlan;
 pub use snapshot::Snapshot;
 

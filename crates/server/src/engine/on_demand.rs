@@ -25,7 +25,7 @@ use powerwall_gateway::{GatewayAccess, GatewayError, RawBody};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::settings::Settings;
+use crate::settings::Freshness;
 
 /// The knobs of a [`SingleFlight`] cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,17 +48,16 @@ pub struct OnDemandConfig {
 
 impl OnDemandConfig {
     /// The configuration the settings imply.
-    pub fn from_settings(settings: &Settings) -> Self {
-        let fresh_for = settings.freshness.poll_interval;
-        let timeout = settings.gateway_timeout;
+    pub fn for_gateway(freshness: &Freshness, timeout: Duration) -> Self {
+        let fresh_for = freshness.poll_interval;
         Self {
             fresh_for,
-            serve_stale_for: settings.freshness.max_age(),
+            serve_stale_for: freshness.max_age(),
             retry_after_failure: fresh_for.max(Duration::from_secs(1)),
             wait_at_most: timeout,
             // TEDAPI reads may legitimately take a few round trips; never hold a key forever.
             upstream_limit: (timeout * 4).max(Duration::from_secs(10)),
-            probe_every: settings.freshness.cache_ttl.max(Duration::from_secs(1)),
+            probe_every: freshness.cache_ttl.max(Duration::from_secs(1)),
             max_entries: 256,
         }
     }

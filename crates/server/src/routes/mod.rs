@@ -4,6 +4,7 @@ mod admin;
 mod control;
 mod data;
 mod framing;
+pub mod gateway_set;
 mod passthrough;
 
 use std::sync::Arc;
@@ -17,75 +18,65 @@ use axum::response::Response;
 use powerwall_gateway::AccessMode;
 use tokio::time::Instant;
 
-use crate::engine::on_demand::{OnDemand, OnDemandConfig};
+use crate::engine::on_demand::OnDemand;
 use crate::engine::{EngineHandle, Snapshot};
 use crate::settings::{Freshness, Settings};
 use crate::stats::RequestStats;
+use gateway_set::{GatewayRuntime, GatewaySet};
 
-/// What a route needs to answer: the gateway's engine, the settings and the process counters.
+/// What a route needs to answer: the gateways' engines, the settings and the process counters.
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<AppInner>,
 }
 
 struct AppInner {
-    engine: EngineHandle,
+    gateways: GatewaySet,
     settings: Arc<Settings>,
     stats: RequestStats,
     started_wall: SystemTime,
-    gateway_target: String,
-    gateway_mode: AccessMode,
-    on_demand: OnDemand,
-    web: passthrough::web::WebPassthrough,
 }
 
 impl AppState {
-    /// State for one gateway's engine.
-    pub fn new(engine: EngineHandle, settings: Arc<Settings>) -> Self {
-        let gateway_target = engine.access().target().to_owned();
-        let gateway_mode = engine.access().mode();
-        let on_demand = OnDemand::new(
-            Arc::clone(engine.access()),
-            OnDemandConfig::from_settings(&settings),
-        );
-        let web = passthrough::web::WebPassthrough::new(
-            gateway_mode,
-            &gateway_target,
-            &settings,
-            Arc::clone(on_demand.pause()),
-        );
+    /// State for the configured gateways.
+    pub fn new(gateways: GatewaySet, settings: Arc<Settings>) -> Self {
         Self {
             inner: Arc::new(AppInner {
-                engine,
+                gateways,
                 settings,
                 stats: RequestStats::default(),
                 started_wall: SystemTime::now(),
-                gateway_target,
-                gateway_mode,
-                on_demand,
-                web,
             }),
         }
     }
 
-    /// Requests the web catch-all has sent to the gateway (for `/health`).
+    /// Requests the web catch-all has sent to the default gateway (for `/health`).
     pub fn web_passthrough_requests(&self) -> u64 {
-        self.inner.web.requests()
+        self.default_gateway().web.requests()
     }
 
-    /// The latest snapshot (an `Arc` clone; never waits on the gateway).
+    /// Every configured gateway.
+    #[allow(dead_code)] // used by the multi-gateway routes that land next
+    fn gateways(&self) -> &GatewaySet {
+        &self.inner.gateways
+    }
+
+    /// The gateway the legacy proxy routes serve.
+    fn default_gateway(&self) -> &Arc<GatewayRuntime> {
+        self.inner.gateways.default_gateway()
+    }
+
+    /// The default gateway's latest snapshot (an `Arc` clone; never waits on the gateway).
     fn snapshot(&self) -> Arc<Snapshot> {
-        self.inner.engine.snapshot()
+        self.default_gateway().snapshot()
     }
 
-    /// The gateway's engine (client, commands).
-    #[allow(dead_code)]
+    /// The default gateway's engine (client, commands).
     fn engine(&self) -> &EngineHandle {
-        &self.inner.engine
+        &self.default_gateway().engine
     }
 
     /// The validated settings.
-    #[allow(dead_code)]
     fn settings(&self) -> &Settings {
         &self.inner.settings
     }
@@ -95,9 +86,9 @@ impl AppState {
         &self.inner.stats
     }
 
-    /// The freshness rules.
+    /// The default gateway's freshness rules.
     fn freshness(&self) -> &Freshness {
-        &self.inner.settings.freshness
+        &self.default_gateway().freshness
     }
 
     /// "Now" for data ages.
@@ -105,19 +96,24 @@ impl AppState {
         Instant::now()
     }
 
-    /// The access mode of the gateway client.
+    /// The access mode of the default gateway's client.
     fn gateway_mode(&self) -> AccessMode {
-        self.inner.gateway_mode
+        self.default_gateway().info.mode
     }
 
-    /// On-demand reads of gateway paths outside the poll plan.
+    /// The address the default gateway's client talks to.
+    fn gateway_target(&self) -> &str {
+        &self.default_gateway().info.target
+    }
+
+    /// On-demand reads of the default gateway's paths outside the poll plan.
     fn on_demand(&self) -> &OnDemand {
-        &self.inner.on_demand
+        &self.default_gateway().on_demand
     }
 
-    /// The credential-free web passthrough of the catch-all.
+    /// The default gateway's credential-free web passthrough.
     fn web_passthrough(&self) -> &passthrough::web::WebPassthrough {
-        &self.inner.web
+        &self.default_gateway().web
     }
 
     /// Fail-fast (§8.4): `PW_FAIL_FAST` and `PW_HEALTH_CHECK` on and the link degraded.

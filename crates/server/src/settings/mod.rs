@@ -1,6 +1,7 @@
 //! Settings: CLI + environment merged into one validated value, passed explicitly everywhere.
 
 mod cli;
+mod gateway;
 mod options;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -8,12 +9,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use powerwall_gateway::AccessMode;
-use powerwall_gateway::local::{AuthMode, LocalConfig};
-use powerwall_gateway::select::{ModeSettings, select_mode};
-use powerwall_gateway::tedapi::client::{TedapiAuthMode, TedapiConfig};
 use powerwall_gateway::tedapi::wire::ApiVersion;
 
 pub use cli::{Cli, parse_yes_no};
+pub use gateway::{
+    ClientDefaults, ConnectionInputs, FieldNames, GatewaySettings, GatewaySource,
+    SINGLE_GATEWAY_ID, SINGLE_GATEWAY_NAME, SiteKind, resolve_source,
+};
 pub use options::{
     ControlSettings, Diagnostics, HttpsMode, SECRET_MASK, Style, WebSettings, config_report,
     probe_interval,
@@ -38,24 +40,6 @@ pub enum SettingsError {
         /// What to set instead.
         hint: &'static str,
     },
-}
-
-/// Where the gateway is, and how to reach it.
-#[derive(Debug, Clone)]
-pub enum GatewaySource {
-    /// A real gateway over the local API (customer password).
-    Local(LocalConfig),
-    /// A real gateway over TEDAPI only (gateway password).
-    Tedapi(TedapiConfig),
-    /// Local API for everything plus TEDAPI for vitals (both passwords, gateway Wi-Fi address).
-    Hybrid {
-        /// The local API side.
-        local: LocalConfig,
-        /// The TEDAPI side.
-        tedapi: TedapiConfig,
-    },
-    /// The built-in simulator, started in-process on a free loopback port.
-    Simulated,
 }
 
 /// How the proxy presents data (the knobs of the legacy routes).
@@ -99,8 +83,10 @@ impl Freshness {
 pub struct Settings {
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// The gateway.
-    pub gateway: GatewaySource,
+    /// The gateways, in configuration order (never empty).
+    pub gateways: Vec<GatewaySettings>,
+    /// Index in `gateways` of the gateway the legacy proxy routes serve.
+    pub default_gateway: usize,
     /// Freshness and protection.
     pub freshness: Freshness,
     /// Route presentation knobs.
@@ -130,16 +116,56 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The gateway the legacy proxy routes serve.
+    pub fn default_gateway(&self) -> &GatewaySettings {
+        &self.gateways[self.default_gateway]
+    }
+
+    /// The freshness rules of one gateway (its own poll interval).
+    pub fn freshness_of(&self, gateway: &GatewaySettings) -> Freshness {
+        Freshness {
+            poll_interval: gateway.poll_interval,
+            ..self.freshness.clone()
+        }
+    }
+
     /// Validates the parsed command line and environment.
     pub fn from_cli(cli: Cli) -> Result<Self, SettingsError> {
         let listen = listen_address(&cli.bind_address, cli.port)?;
         let timeout = Duration::from_secs(cli.timeout.max(1));
         let cache_file = resolve_cache_file(&cli);
-        let gateway = if cli.simulate {
+        let poll_interval = Duration::from_secs(cli.cache_expire.max(1));
+        let source = if cli.simulate {
             GatewaySource::Simulated
         } else {
-            gateway_source(&cli, timeout, cache_file.clone())?
+            resolve_source(
+                &ConnectionInputs {
+                    host: cli.host.clone(),
+                    password: cli.password.clone(),
+                    gw_pwd: cli.gw_pwd.clone(),
+                    rsa_key_path: cli.rsa_key_path.clone(),
+                    fleetapi: false,
+                    email: cli.email.clone(),
+                    timezone: cli.timezone.clone(),
+                    cache_file: cache_file.clone(),
+                    timeout,
+                    poll_interval,
+                },
+                &client_defaults(&cli),
+                FieldNames::Environment,
+            )?
         };
+        let site_id = cli.siteid.clone().filter(|id| !id.trim().is_empty());
+        let gateways = vec![GatewaySettings {
+            id: SINGLE_GATEWAY_ID.to_owned(),
+            name: SINGLE_GATEWAY_NAME.to_owned(),
+            kind: SiteKind::Powerwall,
+            timezone: cli.timezone.clone(),
+            source,
+            poll_interval,
+            timeout,
+            site_id: site_id.clone(),
+        }];
         let site_zero_threshold_w = match cli.site_zero_threshold.trim().parse::<i64>() {
             Ok(value) => value,
             Err(_) => {
@@ -196,9 +222,10 @@ impl Settings {
         }
         Ok(Self {
             listen,
-            gateway,
+            gateways,
+            default_gateway: 0,
             freshness: Freshness {
-                poll_interval: Duration::from_secs(cli.cache_expire.max(1)),
+                poll_interval,
                 cache_ttl: Duration::from_secs(cli.cache_ttl),
                 graceful_degradation: cli.graceful_degradation,
                 health_check: cli.health_check,
@@ -217,7 +244,7 @@ impl Settings {
             control,
             diagnostics,
             tedapi_api_version,
-            site_id: cli.siteid.clone().filter(|id| !id.trim().is_empty()),
+            site_id,
             config_report,
         })
     }
@@ -252,72 +279,14 @@ fn resolve_cache_file(cli: &Cli) -> Option<PathBuf> {
     })
 }
 
-fn gateway_source(
-    cli: &Cli,
-    timeout: Duration,
-    cache_file: Option<PathBuf>,
-) -> Result<GatewaySource, SettingsError> {
-    let host = cli.host.trim().to_owned();
-    let mode = select_mode(&ModeSettings {
-        host: host.clone(),
-        password: !cli.password.is_empty(),
-        gw_pwd: !cli.gw_pwd.is_empty(),
-        rsa_key_path: cli.rsa_key_path.is_some(),
-        fleetapi_auth_file: false,
-    })
-    .map_err(|err| SettingsError::Invalid {
-        variable: "PW_HOST",
-        message: err.to_string(),
-    })?;
-    let local = || LocalConfig {
-        host: host.clone(),
-        password: cli.password.clone(),
-        email: cli.email.clone(),
-        timezone: cli.timezone.clone(),
-        auth_mode: AuthMode::parse(&cli.auth_mode),
-        cache_file: cache_file.clone(),
-        timeout,
+/// The client knobs every gateway shares.
+fn client_defaults(cli: &Cli) -> ClientDefaults {
+    ClientDefaults {
+        auth_mode: cli.auth_mode.clone(),
+        tedapi_api_version: cli.tedapi_api_version.clone(),
+        tedapi_auth_mode: cli.tedapi_auth_mode.clone(),
         pool_max_idle: cli.pool_maxsize,
-    };
-    match mode {
-        AccessMode::Local => Ok(GatewaySource::Local(local())),
-        AccessMode::TedapiFull => Ok(GatewaySource::Tedapi(tedapi_config(cli, &host, timeout)?)),
-        AccessMode::TedapiHybrid => Ok(GatewaySource::Hybrid {
-            local: local(),
-            tedapi: tedapi_config(cli, &host, timeout)?,
-        }),
-        AccessMode::V1r => Err(SettingsError::UnsupportedMode {
-            mode,
-            hint: "unset PW_RSA_KEY_PATH and use PW_GW_PWD (TEDAPI) or PW_PASSWORD (local API)",
-        }),
-        AccessMode::Cloud | AccessMode::Fleet => Err(SettingsError::UnsupportedMode {
-            mode,
-            hint: "set PW_HOST with PW_PASSWORD and/or PW_GW_PWD, or run with --simulate",
-        }),
     }
-}
-
-/// TEDAPI settings: gateway password, signed query set and auth style.
-fn tedapi_config(cli: &Cli, host: &str, timeout: Duration) -> Result<TedapiConfig, SettingsError> {
-    let choice = ApiVersion::parse_or_default(cli.tedapi_api_version.trim());
-    if let Some(warning) = choice.warning() {
-        tracing::warn!("PW_TEDAPI_API_VERSION: {warning}");
-    }
-    let auth_mode =
-        TedapiAuthMode::parse(&cli.tedapi_auth_mode).ok_or_else(|| SettingsError::Invalid {
-            variable: "PW_TEDAPI_AUTH_MODE",
-            message: format!("expected basic or bearer, got {:?}", cli.tedapi_auth_mode),
-        })?;
-    Ok(TedapiConfig {
-        host: host.to_owned(),
-        gateway_password: cli.gw_pwd.clone(),
-        api_version: choice.version,
-        auth_mode,
-        timeout,
-        pool_max_idle: cli.pool_maxsize,
-        cache_ttl: Duration::from_secs(cli.cache_expire.max(1)),
-        customer_password: None,
-    })
 }
 
 /// `PROXY_BASE_URL` always ends with `/` (and starts with one).
@@ -346,7 +315,7 @@ mod tests {
     #[test]
     fn local_mode_from_host_and_password() {
         let s = settings(&["--host", "10.0.1.99:8443", "--password", "ABCDE"]).unwrap();
-        let GatewaySource::Local(config) = s.gateway else {
+        let GatewaySource::Local(config) = s.default_gateway().source.clone() else {
             panic!("expected local");
         };
         assert_eq!(config.host, "10.0.1.99:8443");
@@ -358,14 +327,17 @@ mod tests {
     #[test]
     fn simulate_needs_no_gateway_settings() {
         let s = settings(&["--simulate"]).unwrap();
-        assert!(matches!(s.gateway, GatewaySource::Simulated));
+        assert!(matches!(
+            s.default_gateway().source,
+            GatewaySource::Simulated
+        ));
         assert_eq!(s.cache_file, None);
     }
 
     #[test]
     fn gateway_password_alone_selects_tedapi() {
         let s = settings(&["--host", "192.168.91.1", "--gw-pwd", "ABCDEFGHIJ"]).unwrap();
-        let GatewaySource::Tedapi(config) = s.gateway else {
+        let GatewaySource::Tedapi(config) = s.default_gateway().source.clone() else {
             panic!("expected TEDAPI");
         };
         assert_eq!(config.gateway_password.expose(), "ABCDEFGHIJ");
@@ -375,9 +347,15 @@ mod tests {
     #[test]
     fn both_passwords_on_the_gateway_wifi_select_hybrid() {
         let s = settings(&["--host", "192.168.91.1", "--gw-pwd", "G", "--password", "P"]).unwrap();
-        assert!(matches!(s.gateway, GatewaySource::Hybrid { .. }));
+        assert!(matches!(
+            s.default_gateway().source,
+            GatewaySource::Hybrid { .. }
+        ));
         let lan = settings(&["--host", "10.0.0.5", "--gw-pwd", "G", "--password", "P"]).unwrap();
-        assert!(matches!(lan.gateway, GatewaySource::Local(_)));
+        assert!(matches!(
+            lan.default_gateway().source,
+            GatewaySource::Local(_)
+        ));
     }
 
     #[test]

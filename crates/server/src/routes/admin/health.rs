@@ -72,7 +72,7 @@ fn health_document(state: &AppState, snapshot: &Snapshot) -> Value {
     let stats = state.stats().view();
     let mut doc = Map::new();
     doc.insert("pypowerwall".into(), json!(PROXY_VERSION));
-    let mode = state.inner.gateway_mode;
+    let mode = state.gateway_mode();
     doc.insert("mode".into(), json!(mode_text(state)));
     doc.insert("tedapi_mode".into(), json!(tedapi_mode(mode)));
     doc.insert(
@@ -182,14 +182,14 @@ fn endpoint_statistics(snapshot: &Snapshot, now: Instant) -> Value {
 /// `transports`: the Wi-Fi TEDAPI link when one is in use (empty in plain local mode).
 fn transports(state: &AppState, snapshot: &Snapshot) -> Value {
     let mut transports = Map::new();
-    if let "full" | "hybrid" = tedapi_mode(state.inner.gateway_mode) {
+    if let "full" | "hybrid" = tedapi_mode(state.gateway_mode()) {
         let ok = snapshot.health.state == LinkState::Connected;
         transports.insert(
             "wifi_tedapi".into(),
             json!({
                 "active": true,
                 "status": if ok { "ok" } else { "unavailable" },
-                "host": state.inner.gateway_target,
+                "host": state.gateway_target(),
             }),
         );
     }
@@ -210,8 +210,8 @@ fn gateway_block(state: &AppState, snapshot: &Snapshot, now: Instant) -> Value {
         })
         .collect();
     json!({
-        "host": state.inner.gateway_target,
-        "mode": state.inner.gateway_mode.name(),
+        "host": state.gateway_target(),
+        "mode": state.gateway_mode().name(),
         "state": health.state,
         "last_error": health.last_error,
         "last_error_age_seconds": seconds_since(now, health.last_error_at),

@@ -65,7 +65,7 @@ fn proxy_mode_text(mode: AccessMode, control: bool) -> String {
 
 /// `mode` for this server.
 fn mode_text(state: &AppState) -> String {
-    proxy_mode_text(state.inner.gateway_mode, state.settings().control.enabled())
+    proxy_mode_text(state.gateway_mode(), state.settings().control.enabled())
 }
 
 /// Seconds from `then` to now (wall clock), never negative.

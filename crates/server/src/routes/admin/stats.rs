@@ -39,7 +39,7 @@ pub async fn clear(State(state): State<AppState>, uri: Uri) -> Response {
 pub(super) fn stats_document(state: &AppState, snapshot: &Snapshot) -> Map<String, Value> {
     let settings = state.settings();
     let counters = state.stats().view();
-    let mode = state.inner.gateway_mode;
+    let mode = state.gateway_mode();
     let now = SystemTime::now();
     let start = epoch_whole_seconds(state.inner.started_wall);
     let ts = epoch_whole_seconds(now);

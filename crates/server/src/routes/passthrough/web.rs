@@ -15,7 +15,7 @@ use powerwall_gateway::local::GatewayHost;
 use super::super::AppState;
 use crate::engine::on_demand::{Answer, GatewayPause, OnDemandConfig, SingleFlight};
 use crate::engine::snapshot::LinkState;
-use crate::settings::Settings;
+use crate::settings::Freshness;
 
 /// Largest gateway body relayed to a browser.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -62,17 +62,18 @@ impl WebPassthrough {
     pub fn new(
         mode: AccessMode,
         target: &str,
-        settings: &Settings,
+        freshness: &Freshness,
+        link: GatewayHttpSettings,
         pause: Arc<GatewayPause>,
     ) -> Self {
         let upstream = if matches!(mode, AccessMode::Local | AccessMode::TedapiHybrid) {
-            build_upstream(target, settings)
+            build_upstream(target, link)
         } else {
             None
         };
         let config = OnDemandConfig {
             max_entries: MAX_TARGETS,
-            ..OnDemandConfig::from_settings(settings)
+            ..OnDemandConfig::for_gateway(freshness, link.timeout)
         };
         Self {
             upstream,
@@ -113,7 +114,7 @@ impl WebPassthrough {
     }
 }
 
-fn build_upstream(target: &str, settings: &Settings) -> Option<Upstream> {
+fn build_upstream(target: &str, link: GatewayHttpSettings) -> Option<Upstream> {
     let host = match GatewayHost::parse(target) {
         Ok(host) => host,
         Err(err) => {
@@ -122,9 +123,9 @@ fn build_upstream(target: &str, settings: &Settings) -> Option<Upstream> {
         }
     };
     let client = gateway_client(GatewayHttpSettings {
-        timeout: settings.gateway_timeout,
+        timeout: link.timeout,
         // A few stray requests at most: one idle connection is plenty.
-        pool_max_idle: settings.gateway_pool_max_idle.min(1),
+        pool_max_idle: link.pool_max_idle.min(1),
     });
     match client {
         Ok(client) => Some(Upstream {
