@@ -80,12 +80,31 @@ impl GatewaySet {
 
     /// The gateway the legacy proxy routes serve.
     pub fn default_gateway(&self) -> &Arc<GatewayRuntime> {
-        &self.gateways[self.default]
+        self.at(self.default)
+    }
+
+    /// Index of the default gateway.
+    pub fn default_index(&self) -> usize {
+        self.default
+    }
+
+    /// The gateway at `index`, or the default one when out of range.
+    pub fn at(&self, index: usize) -> &Arc<GatewayRuntime> {
+        self.gateways
+            .get(index)
+            .unwrap_or(&self.gateways[self.default])
     }
 
     /// The gateway with this id.
     pub fn get(&self, id: &str) -> Option<&Arc<GatewayRuntime>> {
         self.gateways.iter().find(|gateway| gateway.info.id == id)
+    }
+
+    /// The index of the gateway with this id.
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.gateways
+            .iter()
+            .position(|gateway| gateway.info.id == id)
     }
 
     /// All gateways in configuration order.

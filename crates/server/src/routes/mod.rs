@@ -3,6 +3,7 @@
 mod admin;
 mod control;
 mod data;
+mod dispatch;
 mod framing;
 pub mod gateway_set;
 mod passthrough;
@@ -11,10 +12,6 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::Router;
-use axum::extract::Request;
-use axum::http::{Method, Uri};
-use axum::middleware::{self, Next};
-use axum::response::Response;
 use powerwall_gateway::AccessMode;
 use tokio::time::Instant;
 
@@ -25,9 +22,13 @@ use crate::stats::RequestStats;
 use gateway_set::{GatewayRuntime, GatewaySet};
 
 /// What a route needs to answer: the gateways' engines, the settings and the process counters.
+///
+/// Each state serves one gateway (`gateway`, an index into the set): the legacy routes are built
+/// once per gateway, so `/gw/<id>/…` and `/api/gateways/<id>/control/…` reuse them unchanged.
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<AppInner>,
+    gateway: usize,
 }
 
 struct AppInner {
@@ -38,8 +39,9 @@ struct AppInner {
 }
 
 impl AppState {
-    /// State for the configured gateways.
+    /// State for the configured gateways, serving the default gateway.
     pub fn new(gateways: GatewaySet, settings: Arc<Settings>) -> Self {
+        let gateway = gateways.default_index();
         Self {
             inner: Arc::new(AppInner {
                 gateways,
@@ -47,33 +49,41 @@ impl AppState {
                 stats: RequestStats::default(),
                 started_wall: SystemTime::now(),
             }),
+            gateway,
+        }
+    }
+
+    /// The same state serving the gateway at `index` (clamped to the set).
+    fn for_gateway(&self, index: usize) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            gateway: index.min(self.inner.gateways.len().saturating_sub(1)),
         }
     }
 
     /// Requests the web catch-all has sent to the default gateway (for `/health`).
     pub fn web_passthrough_requests(&self) -> u64 {
-        self.default_gateway().web.requests()
+        self.served().web.requests()
     }
 
     /// Every configured gateway.
-    #[allow(dead_code)] // used by the multi-gateway routes that land next
     fn gateways(&self) -> &GatewaySet {
         &self.inner.gateways
     }
 
-    /// The gateway the legacy proxy routes serve.
-    fn default_gateway(&self) -> &Arc<GatewayRuntime> {
-        self.inner.gateways.default_gateway()
+    /// The gateway these routes serve: the default one, or the one a per-gateway path names.
+    fn served(&self) -> &Arc<GatewayRuntime> {
+        self.inner.gateways.at(self.gateway)
     }
 
     /// The default gateway's latest snapshot (an `Arc` clone; never waits on the gateway).
     fn snapshot(&self) -> Arc<Snapshot> {
-        self.default_gateway().snapshot()
+        self.served().snapshot()
     }
 
     /// The default gateway's engine (client, commands).
     fn engine(&self) -> &EngineHandle {
-        &self.default_gateway().engine
+        &self.served().engine
     }
 
     /// The validated settings.
@@ -88,7 +98,7 @@ impl AppState {
 
     /// The default gateway's freshness rules.
     fn freshness(&self) -> &Freshness {
-        &self.default_gateway().freshness
+        &self.served().freshness
     }
 
     /// "Now" for data ages.
@@ -98,22 +108,22 @@ impl AppState {
 
     /// The access mode of the default gateway's client.
     fn gateway_mode(&self) -> AccessMode {
-        self.default_gateway().info.mode
+        self.served().info.mode
     }
 
     /// The address the default gateway's client talks to.
     fn gateway_target(&self) -> &str {
-        &self.default_gateway().info.target
+        &self.served().info.target
     }
 
     /// On-demand reads of the default gateway's paths outside the poll plan.
     fn on_demand(&self) -> &OnDemand {
-        &self.default_gateway().on_demand
+        &self.served().on_demand
     }
 
     /// The default gateway's credential-free web passthrough.
     fn web_passthrough(&self) -> &passthrough::web::WebPassthrough {
-        &self.default_gateway().web
+        &self.served().web
     }
 
     /// Fail-fast (§8.4): `PW_FAIL_FAST` and `PW_HEALTH_CHECK` on and the link degraded.
@@ -123,55 +133,26 @@ impl AppState {
     }
 }
 
-/// Builds the router: legacy proxy routes, served under `base_url` as well as at the root.
+/// Builds the router: the multi-gateway API, and the legacy proxy routes of the default gateway
+/// at the root and of every gateway under `/gw/<id>/`; all of it also under `base_url`.
 pub fn app(state: AppState, base_url: &str) -> Router {
-    let routes = Router::new()
+    let legacy: Vec<Router> = (0..state.gateways().len())
+        .map(|index| legacy_routes(state.for_gateway(index)))
+        .collect();
+    let default_legacy = legacy_routes(state.clone());
+    let main = Router::new()
+        .with_state(state.clone())
+        .fallback_service(default_legacy);
+    dispatch::router(dispatch::Dispatch::new(state, base_url, legacy, main))
+}
+
+/// The legacy proxy routes, serving the gateway of `state`.
+fn legacy_routes(state: AppState) -> Router {
+    Router::new()
         .merge(data::routes())
         .merge(admin::routes())
         .merge(passthrough::routes())
         .merge(control::routes())
         .fallback(passthrough::fallback)
-        .with_state(state.clone());
-    let base: Arc<str> = Arc::from(base_url);
-    // An outer router with only a fallback lets the middleware rewrite the path before routing.
-    Router::new()
-        .fallback_service(routes)
-        .layer(middleware::from_fn(move |request, next| {
-            strip_base_url(base.clone(), state.clone(), request, next)
-        }))
-}
-
-/// `PROXY_BASE_URL`: `/pwp/csv` is served as `/csv`; bare paths keep working. Also the method
-/// rules of §2.2: OPTIONS is a CORS pre-flight, POST only reaches `/control…` (else 400), and
-/// methods other than GET, HEAD, POST and OPTIONS get 405.
-async fn strip_base_url(
-    base: Arc<str>,
-    state: AppState,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let method = request.method().clone();
-    if method == Method::OPTIONS {
-        return framing::preflight();
-    }
-    if !matches!(method, Method::GET | Method::HEAD | Method::POST) {
-        return framing::method_not_allowed();
-    }
-    if base.as_ref() != "/"
-        && let Some(rest) = request.uri().path().strip_prefix(base.as_ref())
-    {
-        let query = request
-            .uri()
-            .query()
-            .map(|q| format!("?{q}"))
-            .unwrap_or_default();
-        if let Ok(uri) = format!("/{rest}{query}").parse::<Uri>() {
-            *request.uri_mut() = uri;
-        }
-    }
-    if method == Method::POST && !request.uri().path().starts_with("/control") {
-        state.stats().count_error();
-        return framing::invalid_request();
-    }
-    next.run(request).await
+        .with_state(state)
 }
