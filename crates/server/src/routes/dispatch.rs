@@ -10,7 +10,6 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;
-use bytes::Bytes;
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -135,7 +134,7 @@ impl Dispatch {
 /// `404 {"detail": "Gateway <id> not found"}` (server-api §2.3).
 fn not_found(id: &str) -> Response {
     let body = to_python_bytes(&json!({ "detail": format!("Gateway {id} not found") }));
-    let mut response = framing::json(Bytes::from(body));
+    let mut response = framing::json(body);
     *response.status_mut() = StatusCode::NOT_FOUND;
     response
 }
