@@ -119,7 +119,7 @@ fn gateway_json(view: &GatewayView<'_>, online: bool) -> Value {
 }
 
 /// `host[:port]` split into the host (IPv6 brackets kept) and the port, when one is given.
-fn split_target(target: &str) -> (String, Option<u16>) {
+pub(super) fn split_target(target: &str) -> (String, Option<u16>) {
     if let Some((host, port)) = target.rsplit_once(':')
         // A bare IPv6 address has colons but no port; a bracketed one ends in `]` before it.
         && (!host.contains(':') || host.ends_with(']'))
