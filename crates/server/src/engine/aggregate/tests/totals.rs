@@ -242,3 +242,32 @@ fn timestamp_is_the_oldest_data_time() {
         json!((WALL_BASE + 4) as f64)
     );
 }
+
+#[test]
+fn connected_link_with_stale_aggregates_is_degraded() {
+    let base = Instant::now();
+    let mut gateways = three_sites(base);
+    // The link answers (other documents succeed) but the aggregates read keeps failing.
+    gateways[1]
+        .snapshot
+        .admin
+        .fresh_until
+        .insert(Aggregates, base + Duration::from_secs(10));
+    let (statuses, bodies) = run(&gateways, base + Duration::from_secs(15));
+    assert_eq!(statuses[1]["online"], json!(false));
+    assert_eq!(statuses[1]["error"], Value::Null);
+    assert_eq!(
+        statuses[1]["data"]["freshness"]["aggregates"]["stale"],
+        json!(true)
+    );
+    assert_eq!(
+        statuses[1]["data"]["freshness"]["soe"]["stale"],
+        json!(false)
+    );
+    assert_eq!(bodies.full["num_online"], json!(2));
+    assert_eq!(bodies.full["num_degraded"], json!(1));
+    assert_eq!(
+        bodies.full["gateways_summary"]["barn"]["stale"],
+        json!(true)
+    );
+}
