@@ -1,5 +1,6 @@
 //! The engine: pollers publishing immutable snapshots that every route reads.
 
+pub mod aggregate;
 mod error_class;
 pub mod fallback;
 pub mod health;

@@ -26,6 +26,7 @@ use crate::json::{to_python_bytes, to_python_pretty_bytes};
 use crate::settings::Presentation;
 
 pub use power::aggregates;
+pub(crate) use power::time_remaining;
 
 /// A rendered body before it becomes bytes.
 #[derive(Debug, Clone, PartialEq)]
@@ -133,6 +134,33 @@ pub fn render(documents: &BTreeMap<DataKind, Document>, presentation: &Presentat
         );
     }
     rendered
+}
+
+/// The JSON that `route`'s renderer builds from `documents`, so other views (per-gateway status,
+/// aggregates) show exactly the legacy routes' numbers; `None` for an unknown or text route, or
+/// when none of its inputs is in `documents` (the route would answer its no-data form).
+pub(crate) fn route_json(
+    route: &str,
+    documents: &BTreeMap<DataKind, Document>,
+    presentation: &Presentation,
+) -> Option<Value> {
+    let renderer = renderers().find(|renderer| renderer.route == route)?;
+    if !renderer
+        .inputs
+        .iter()
+        .any(|kind| documents.contains_key(kind))
+    {
+        return None;
+    }
+    let inputs = Inputs {
+        documents,
+        presentation,
+        declared: renderer.inputs,
+    };
+    match (renderer.render)(&inputs) {
+        Rendition::Compact(value) | Rendition::Pretty(value) => Some(value),
+        Rendition::Text(_) => None,
+    }
 }
 
 /// The body of every route when no document is available, rendered once per process.
