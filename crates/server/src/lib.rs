@@ -25,6 +25,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::engine::overview::{OverviewPublisher, OverviewSource};
 use crate::engine::{GatewayEngine, GatewayInfo, PollPlan};
 use crate::routes::AppState;
 use crate::routes::gateway_set::{GatewayRuntime, GatewaySet};
@@ -76,6 +77,7 @@ pub struct RunningServer {
     addr: SocketAddr,
     tls: bool,
     engines: Vec<(String, GatewayEngine)>,
+    overview: OverviewPublisher,
     default_gateway: usize,
     simulators: Vec<SimulatorHandle>,
     stop: oneshot::Sender<()>,
@@ -120,6 +122,7 @@ impl RunningServer {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
         self.serve.await.context("server task failed")??;
+        drop(self.overview);
         drop(self.engines);
         for simulator in self.simulators {
             simulator.shutdown();
@@ -133,6 +136,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
     let mut simulators = Vec::new();
     let mut engines = Vec::new();
     let mut runtimes = Vec::new();
+    let mut sources = Vec::new();
     for gateway in &settings.gateways {
         let source = match gateway.source.clone() {
             GatewaySource::Simulated => {
@@ -160,6 +164,11 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
             info.mode,
             info.poll_interval.as_secs()
         );
+        sources.push(OverviewSource {
+            info: info.clone(),
+            freshness: settings.freshness_of(gateway),
+            snapshots: engine.snapshots(),
+        });
         runtimes.push(Arc::new(GatewayRuntime::new(
             gateway,
             info,
@@ -174,7 +183,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         .default_gateway
         .min(engines.len().saturating_sub(1));
     let settings = Arc::new(settings);
-    let state = AppState::new(gateways, Arc::clone(&settings));
+    let overview = OverviewPublisher::spawn(sources);
+    let state = AppState::new(gateways, overview.subscribe(), Arc::clone(&settings));
     let app = routes::app(state, &settings.base_url);
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -204,6 +214,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         addr,
         tls,
         engines,
+        overview,
         default_gateway,
         simulators,
         stop,

@@ -7,6 +7,7 @@ pub mod health;
 mod identity;
 pub mod log_limit;
 pub mod on_demand;
+pub mod overview;
 pub mod plan;
 pub mod poller;
 pub mod render;

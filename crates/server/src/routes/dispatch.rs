@@ -13,6 +13,7 @@ use axum::response::Response;
 use serde_json::json;
 use tower::ServiceExt;
 
+use super::passthrough::api::gateway_api_readable;
 use super::{AppState, framing};
 use crate::json::to_python_bytes;
 
@@ -52,6 +53,8 @@ pub fn router(dispatch: Dispatch) -> Router {
 enum Target<'a> {
     /// A gateway's legacy route: the gateway id and the legacy path (query not included).
     Gateway { id: &'a str, path: String },
+    /// A gateway API read (`/api/gateways/<id>/api/<rest>`): the gateway id and `/api/<rest>`.
+    GatewayApi { id: &'a str, path: String },
     /// The main router.
     Main,
 }
@@ -72,6 +75,15 @@ fn target(path: &str) -> Target<'_> {
         && (tail == "control" || tail.starts_with("control/"))
     {
         return Target::Gateway {
+            id,
+            path: format!("/{tail}"),
+        };
+    }
+    if let Some(rest) = path.strip_prefix("/api/gateways/")
+        && let Some((id, tail)) = rest.split_once('/')
+        && tail.starts_with("api/")
+    {
+        return Target::GatewayApi {
             id,
             path: format!("/{tail}"),
         };
@@ -115,7 +127,20 @@ impl Dispatch {
                 },
                 None => return not_found(id),
             },
-            Target::Main => (self.main.clone(), path),
+            // Reads of allowlisted paths are that gateway's legacy passthrough; the rest (writes,
+            // refusals) is answered by the multi-gateway routes.
+            Target::GatewayApi { id, path: api }
+                if matches!(method, Method::GET | Method::HEAD) && gateway_api_readable(&api) =>
+            {
+                match self.state.gateways().index_of(id) {
+                    Some(index) => match self.legacy.get(index) {
+                        Some(router) => (router.clone(), api),
+                        None => return not_found(id),
+                    },
+                    None => return not_found(id),
+                }
+            }
+            Target::GatewayApi { .. } | Target::Main => (self.main.clone(), path),
         };
         if method == Method::POST && !post_allowed(&path) {
             self.state.stats().count_error();
@@ -167,6 +192,13 @@ mod tests {
             }
         );
         assert_eq!(target("/api/gateways/home/vitals"), Target::Main);
+        assert_eq!(
+            target("/api/gateways/home/api/status"),
+            Target::GatewayApi {
+                id: "home",
+                path: "/api/status".to_owned()
+            }
+        );
         assert_eq!(target("/api/gateways/home/controller"), Target::Main);
         assert_eq!(target("/gw/"), Target::Main);
         assert_eq!(target("/aggregates"), Target::Main);

@@ -6,7 +6,10 @@ mod data;
 mod dispatch;
 mod framing;
 pub mod gateway_set;
+mod gateway_write;
+mod gateways;
 mod passthrough;
+mod ws;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -15,7 +18,10 @@ use axum::Router;
 use powerwall_gateway::AccessMode;
 use tokio::time::Instant;
 
+use tokio::sync::{Semaphore, watch};
+
 use crate::engine::on_demand::OnDemand;
+use crate::engine::overview::Overview;
 use crate::engine::{EngineHandle, Snapshot};
 use crate::settings::{Freshness, Settings};
 use crate::stats::RequestStats;
@@ -33,6 +39,9 @@ pub struct AppState {
 
 struct AppInner {
     gateways: GatewaySet,
+    overview: watch::Receiver<Arc<Overview>>,
+    ws_slots: Arc<Semaphore>,
+    ws_frames: Arc<ws::FrameCache>,
     settings: Arc<Settings>,
     stats: RequestStats,
     started_wall: SystemTime,
@@ -40,11 +49,19 @@ struct AppInner {
 
 impl AppState {
     /// State for the configured gateways, serving the default gateway.
-    pub fn new(gateways: GatewaySet, settings: Arc<Settings>) -> Self {
+    pub fn new(
+        gateways: GatewaySet,
+        overview: watch::Receiver<Arc<Overview>>,
+        settings: Arc<Settings>,
+    ) -> Self {
         let gateway = gateways.default_index();
+        let ws_slots = Arc::new(Semaphore::new(settings.web.ws_max_clients));
         Self {
             inner: Arc::new(AppInner {
                 gateways,
+                overview,
+                ws_slots,
+                ws_frames: Arc::default(),
                 settings,
                 stats: RequestStats::default(),
                 started_wall: SystemTime::now(),
@@ -64,6 +81,26 @@ impl AppState {
     /// Requests the web catch-all has sent to the default gateway (for `/health`).
     pub fn web_passthrough_requests(&self) -> u64 {
         self.served().web.requests()
+    }
+
+    /// The latest cross-gateway overview (an `Arc` clone; never waits).
+    fn overview(&self) -> Arc<Overview> {
+        self.inner.overview.borrow().clone()
+    }
+
+    /// A receiver of overviews, for streaming.
+    fn overview_updates(&self) -> watch::Receiver<Arc<Overview>> {
+        self.inner.overview.clone()
+    }
+
+    /// Admission of WebSocket clients (one permit each).
+    fn ws_slots(&self) -> &Arc<Semaphore> {
+        &self.inner.ws_slots
+    }
+
+    /// WebSocket frames shared by every client.
+    fn ws_frames(&self) -> &Arc<ws::FrameCache> {
+        &self.inner.ws_frames
     }
 
     /// Every configured gateway.
@@ -141,6 +178,8 @@ pub fn app(state: AppState, base_url: &str) -> Router {
         .collect();
     let default_legacy = legacy_routes(state.clone());
     let main = Router::new()
+        .merge(gateways::routes())
+        .merge(ws::routes())
         .with_state(state.clone())
         .fallback_service(default_legacy);
     dispatch::router(dispatch::Dispatch::new(state, base_url, legacy, main))

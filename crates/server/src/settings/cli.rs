@@ -272,6 +272,15 @@ pub struct Cli {
         default_value = "30"
     )]
     pub tedapi_probe_interval: String,
+
+    /// Most WebSocket clients served at once (`/ws/*`); more are refused with 503.
+    #[arg(
+        long,
+        env = "PW_WS_MAX_CLIENTS",
+        value_name = "PW_WS_MAX_CLIENTS",
+        default_value_t = 2000
+    )]
+    pub ws_max_clients: usize,
 }
 
 #[cfg(test)]

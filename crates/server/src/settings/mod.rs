@@ -201,6 +201,7 @@ impl Settings {
             browser_cache: Duration::from_secs(cli.browser_cache),
             email: cli.email.clone(),
             token_auth,
+            ws_max_clients: cli.ws_max_clients.max(1),
         };
         let control = ControlSettings {
             secret: (!cli.control_secret.is_empty()).then(|| cli.control_secret.clone()),

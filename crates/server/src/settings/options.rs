@@ -116,6 +116,8 @@ pub struct WebSettings {
     pub email: String,
     /// `PW_AUTH_MODE=token`: browser cookies get the placeholder `1234567890`.
     pub token_auth: bool,
+    /// `PW_WS_MAX_CLIENTS`: WebSocket clients served at once (more are refused with 503).
+    pub ws_max_clients: usize,
 }
 
 /// Control settings: off unless a secret is set.

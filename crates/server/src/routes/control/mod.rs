@@ -16,7 +16,7 @@
 
 mod command;
 mod form;
-mod token;
+pub(super) mod token;
 
 use std::time::Duration;
 

@@ -41,6 +41,13 @@ pub const ALLOWLIST: [&str; 26] = [
 /// Gateway paths that are refused whatever the query (§3.5).
 pub const DISABLED: [&str; 1] = ["/api/customer/registration"];
 
+/// Whether `/api/gateways/<id><path>` may be read: an ALLOWLIST path that is not DISABLED, or one
+/// of the `/api/*` routes rendered from the poll (meter aggregates, SOE).
+pub fn gateway_api_readable(path: &str) -> bool {
+    (ALLOWLIST.contains(&path) && !DISABLED.contains(&path))
+        || matches!(path, "/api/meters/aggregates" | "/api/system_status/soe")
+}
+
 /// The path the web app polls constantly; answered without the gateway (§6.5.3).
 pub const PROBLEMS: &str = "/api/troubleshooting/problems";
 
