@@ -21,16 +21,23 @@ use crate::engine::EngineCommand;
 /// Largest body accepted (an operation document is a few dozen bytes).
 const MAX_BODY: usize = 4096;
 
-/// Why a write request is refused before reaching the gateway.
-fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+/// Why a write request is refused before reaching the gateway: status and detail.
+type Refusal = (StatusCode, String);
+
+fn refusal(status: StatusCode, message: &str) -> Refusal {
+    (status, message.to_owned())
+}
+
+/// Control enabled and the `Authorization` header carries the secret.
+fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), Refusal> {
     let Some(secret) = state.settings().control.secret.as_ref() else {
-        return Err(detail(
+        return Err(refusal(
             StatusCode::FORBIDDEN,
             "Control features not enabled",
         ));
     };
     let Some(given) = headers.get(header::AUTHORIZATION) else {
-        return Err(detail(
+        return Err(refusal(
             StatusCode::UNAUTHORIZED,
             "Authorization header required",
         ));
@@ -41,7 +48,7 @@ fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
         Ok(())
     } else {
         tracing::warn!("gateway API write refused: invalid control token");
-        Err(detail(StatusCode::UNAUTHORIZED, "Invalid control token"))
+        Err(refusal(StatusCode::UNAUTHORIZED, "Invalid control token"))
     }
 }
 
@@ -84,15 +91,16 @@ pub async fn write(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let reply = match write_reply(&state, &id, &path, &headers, &body).await {
+    match write_reply(&state, &id, &path, &headers, &body).await {
         Ok(response) => {
             state.stats().count_post();
-            return response;
+            response
         }
-        Err(response) => response,
-    };
-    state.stats().count_error();
-    reply
+        Err((status, message)) => {
+            state.stats().count_error();
+            detail(status, &message)
+        }
+    }
 }
 
 async fn write_reply(
@@ -101,7 +109,7 @@ async fn write_reply(
     path: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Response, Response> {
+) -> Result<Response, Refusal> {
     authorise(state, headers)?;
     let Some(gateway) = state.gateways().get(id) else {
         return Err(detail(
@@ -110,23 +118,23 @@ async fn write_reply(
         ));
     };
     if body.len() > MAX_BODY {
-        return Err(detail(StatusCode::PAYLOAD_TOO_LARGE, "body too large"));
+        return Err(refusal(StatusCode::PAYLOAD_TOO_LARGE, "body too large"));
     }
     let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) else {
-        return Err(detail(
+        return Err(refusal(
             StatusCode::UNPROCESSABLE_ENTITY,
             "the body must be a JSON object",
         ));
     };
     if path.trim_matches('/') != "operation" {
-        return Err(detail(
+        return Err(refusal(
             StatusCode::NOT_FOUND,
             "only /api/operation is written through the gateway API; use \
              /api/gateways/<id>/control/<action> for other controls",
         ));
     }
     let (reserve, mode) =
-        operation_fields(&fields).map_err(|message| detail(StatusCode::BAD_REQUEST, &message))?;
+        operation_fields(&fields).map_err(|message| (StatusCode::BAD_REQUEST, message))?;
     match gateway.engine.access().set_operation(reserve, mode).await {
         Ok(result) => {
             tracing::info!(
@@ -142,7 +150,7 @@ async fn write_reply(
         }
         Err(err) => {
             tracing::warn!("gateway {id}: operation write failed: {err}");
-            Err(detail(
+            Err(refusal(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "API call failed or gateway offline",
             ))
