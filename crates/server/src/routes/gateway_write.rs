@@ -112,10 +112,7 @@ async fn write_reply(
 ) -> Result<Response, Refusal> {
     authorise(state, headers)?;
     let Some(gateway) = state.gateways().get(id) else {
-        return Err(detail(
-            StatusCode::NOT_FOUND,
-            &format!("Gateway {id} not found"),
-        ));
+        return Err((StatusCode::NOT_FOUND, format!("Gateway {id} not found")));
     };
     if body.len() > MAX_BODY {
         return Err(refusal(StatusCode::PAYLOAD_TOO_LARGE, "body too large"));
