@@ -5,6 +5,7 @@ mod control;
 mod data;
 mod framing;
 mod passthrough;
+mod ui;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -85,7 +86,6 @@ impl AppState {
     }
 
     /// The validated settings.
-    #[allow(dead_code)]
     fn settings(&self) -> &Settings {
         &self.inner.settings
     }
@@ -134,6 +134,7 @@ pub fn app(state: AppState, base_url: &str) -> Router {
         .merge(admin::routes())
         .merge(passthrough::routes())
         .merge(control::routes())
+        .merge(ui::routes())
         .fallback(passthrough::fallback)
         .with_state(state.clone());
     let base: Arc<str> = Arc::from(base_url);

@@ -36,6 +36,10 @@ pub async fn fallback(State(state): State<AppState>, method: Method, uri: Uri) -
 /// GET dispatch for paths no other module serves.
 async fn get(state: &AppState, uri: &Uri) -> Response {
     let path = uri.path();
+    if let Some(page) = super::ui::bare_base_page(state, uri) {
+        // `/pwp` for base `/pwp/`: the middleware only strips `/pwp/`.
+        return page;
+    }
     if path == api::PROBLEMS {
         api::problems(state, path)
     } else if path.starts_with("/tedapi") {
