@@ -27,7 +27,7 @@ const CSS: &str = "text/css; charset=utf-8";
 const JS: &str = "application/javascript; charset=utf-8";
 
 /// Every asset of the pages.
-pub const ASSETS: [Asset; 4] = [
+pub const ASSETS: [Asset; 5] = [
     Asset {
         path: "/ui/powerflow.css",
         content_type: CSS,
@@ -47,6 +47,11 @@ pub const ASSETS: [Asset; 4] = [
         path: "/ui/example.js",
         content_type: JS,
         body: include_bytes!("../../../ui/example.js"),
+    },
+    Asset {
+        path: "/ui/favicon.svg",
+        content_type: "image/svg+xml",
+        body: include_bytes!("../../../ui/favicon.svg"),
     },
 ];
 
@@ -170,7 +175,7 @@ mod tests {
     fn pages_link_everything_relatively() {
         for page in [Page::Index, Page::Example] {
             let html = page.render(Style::Clear, "/");
-            for needle in ["href=\"/", "src=\"/", "http://", "https://"] {
+            for needle in ["href=\"/", "src=\"/", "http://", "https://", "//"] {
                 assert!(!html.contains(needle), "{page:?} has {needle}");
             }
         }
