@@ -9,6 +9,7 @@ pub mod gateway_set;
 mod gateway_write;
 mod gateways;
 mod passthrough;
+mod ui;
 mod ws;
 
 use std::sync::Arc;
@@ -192,6 +193,7 @@ fn legacy_routes(state: AppState) -> Router {
         .merge(admin::routes())
         .merge(passthrough::routes())
         .merge(control::routes())
+        .merge(ui::routes())
         .fallback(passthrough::fallback)
         .with_state(state)
 }

@@ -1,0 +1,82 @@
+//! Our own power-flow page at `/` and the iframe demo at `/example.html` (replacing Tesla's web
+//! app of §6.9.2): static HTML, CSS and JS compiled into the binary, no build step, no CDN.
+//!
+//! The pages only poll this server's own routes, with URLs relative to the page, so they work
+//! under `PROXY_BASE_URL`, behind a reverse proxy and over HTTPS alike. The theme comes from
+//! `PW_STYLE` or a validated `?style=` name: only the enum's fixed names ever reach the page, so
+//! the query text is never reflected (server-api §11.4 item 18).
+
+mod page;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::AppState;
+use page::{Asset, Page};
+
+/// The UI routes: the page, the example and the assets under our own `/ui/` prefix. Every other
+/// path (including other `/ui/…` names) keeps going to the web catch-all.
+pub fn routes() -> Router<AppState> {
+    let mut router = Router::new()
+        .route("/", get(index))
+        .route("/index.html", get(index))
+        .route("/example", get(example))
+        .route("/example.html", get(example));
+    for asset in page::ASSETS {
+        router = router.route(
+            asset.path,
+            get(move |state: State<AppState>| serve_asset(state, asset)),
+        );
+    }
+    router
+}
+
+async fn index(State(state): State<AppState>, uri: Uri) -> Response {
+    render(&state, Page::Index, &uri)
+}
+
+async fn example(State(state): State<AppState>, uri: Uri) -> Response {
+    render(&state, Page::Example, &uri)
+}
+
+/// One HTML page, themed and with its `<base>` set from the server's configuration.
+fn render(state: &AppState, page: Page, uri: &Uri) -> Response {
+    state.stats().count_web_get();
+    let settings = state.settings();
+    let style = page::requested_style(uri.query()).unwrap_or(settings.web.style);
+    let body = page.render(style, &settings.base_url);
+    respond(
+        state,
+        "text/html; charset=utf-8",
+        body.into_bytes().into_response(),
+    )
+}
+
+async fn serve_asset(State(state): State<AppState>, asset: Asset) -> Response {
+    state.stats().count_web_get();
+    respond(&state, asset.content_type, asset.body.into_response())
+}
+
+/// Our pages' headers: content type, `Cache-Control` from `PW_BROWSER_CACHE`, and a CSP that
+/// forbids inline script (defence in depth against injection). No `X-Frame-Options` and no
+/// `frame-ancestors`: the page is meant to be framed by Grafana and dashboards.
+fn respond(state: &AppState, content_type: &'static str, mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::CACHE_CONTROL,
+        page::cache_control(state.settings().web.browser_cache),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(page::CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
