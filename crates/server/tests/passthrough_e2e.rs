@@ -431,6 +431,12 @@ async fn methods_head_and_post() {
     }
     let options = request(&server, reqwest::Method::OPTIONS, "/api/status").await;
     assert_eq!(options.status, 204);
+    // `/version` changes once the first status read lands; compare GET and HEAD after that.
+    eventually("firmware in /version", || async {
+        let version = get_json(&server, "/version").await;
+        version["version"].is_string().then_some(())
+    })
+    .await;
     for path in ["/api/troubleshooting/problems", "/api/config", "/version"] {
         let get = fetch(&server, path).await;
         let head = request(&server, reqwest::Method::HEAD, path).await;
