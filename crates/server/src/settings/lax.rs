@@ -49,9 +49,9 @@ pub(super) fn boolean(value: &Value) -> Result<Option<bool>, String> {
     match value {
         Value::Null => Ok(None),
         Value::Bool(flag) => Ok(Some(*flag)),
-        Value::Number(number) => match number.as_f64() {
-            Some(n) if n == 0.0 => Ok(Some(false)),
-            Some(n) if n == 1.0 => Ok(Some(true)),
+        Value::Number(number) => match number.as_u64() {
+            Some(0) => Ok(Some(false)),
+            Some(1) => Ok(Some(true)),
             _ => Err(format!("expected a boolean, got {number}")),
         },
         Value::String(text) => parse_yes_no(text).map(Some),
