@@ -96,18 +96,34 @@ pub struct Cli {
     #[arg(long, env = "PW_RSA_KEY_PATH", value_name = "PW_RSA_KEY_PATH")]
     pub rsa_key_path: Option<PathBuf>,
 
-    /// Listen address (empty = all interfaces).
+    /// Listen address (empty = all interfaces; default: the gateways file's `server.host`, else
+    /// all interfaces).
+    // No clap default: an explicit flag or variable must beat the file's `server.host`.
+    #[arg(long, env = "PW_BIND_ADDRESS", value_name = "PW_BIND_ADDRESS")]
+    pub bind_address: Option<String>,
+
+    /// Listen port (default: the gateways file's `server.port`, else 8675).
+    #[arg(long, env = "PW_PORT", value_name = "PW_PORT")]
+    pub port: Option<u16>,
+
+    /// Gateways file (YAML or JSON); wins over PW_GATEWAYS and the single-gateway variables.
+    #[arg(long, env = "PW_CONFIG", value_name = "PW_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// JSON array of gateway objects (used when no gateways file is given).
     #[arg(
         long,
-        env = "PW_BIND_ADDRESS",
-        value_name = "PW_BIND_ADDRESS",
-        default_value = ""
+        env = "PW_GATEWAYS",
+        value_name = "PW_GATEWAYS",
+        hide_env_values = true,
+        value_parser = parse_secret
     )]
-    pub bind_address: String,
+    pub gateways: Option<Secret>,
 
-    /// Listen port.
-    #[arg(long, env = "PW_PORT", value_name = "PW_PORT", default_value_t = 8675)]
-    pub port: u16,
+    /// Id of the gateway the legacy proxy routes serve (beats the file's
+    /// `server.default_gateway`).
+    #[arg(long, env = "PW_DEFAULT_GATEWAY", value_name = "PW_DEFAULT_GATEWAY")]
+    pub default_gateway: Option<String>,
 
     /// Seconds between polls of the gateway (the proxy's cache lifetime).
     #[arg(
@@ -157,6 +173,7 @@ pub struct Cli {
     /// Directory of credential files (and default home of the auth cache file).
     #[arg(
         long,
+        visible_alias = "authpath",
         env = "PW_AUTH_PATH",
         value_name = "PW_AUTH_PATH",
         default_value = ""
@@ -201,8 +218,8 @@ pub struct Cli {
     )]
     pub proxy_base_url: String,
 
-    /// Debug logging (yes/no).
-    #[arg(long, env = "PW_DEBUG", value_name = "PW_DEBUG", default_value = "no", value_parser = parse_yes_no, action = ArgAction::Set)]
+    /// Debug logging (yes/no; a bare `--debug` means yes, as in pypowerwall-server).
+    #[arg(long, env = "PW_DEBUG", value_name = "PW_DEBUG", default_value = "no", num_args = 0..=1, default_missing_value = "yes", value_parser = parse_yes_no, action = ArgAction::Set)]
     pub debug: bool,
 
     /// Listener TLS: `no` (plain HTTP), `http` (plain HTTP behind a TLS proxy: secure cookies) or
@@ -299,7 +316,10 @@ mod tests {
     #[test]
     fn defaults_match_the_proxy() {
         let cli = Cli::try_parse_from(["powerwall-server"]).unwrap();
-        assert_eq!(cli.port, 8675);
+        assert_eq!(
+            cli.port, None,
+            "the default lives in Settings, after the gateways file"
+        );
         assert_eq!(cli.cache_expire, 5);
         assert_eq!(cli.cache_ttl, 30);
         assert_eq!(cli.timeout, 5);
@@ -316,11 +336,15 @@ mod tests {
             "hunter2",
             "--gw-pwd",
             "QRSTUVWXYZ",
+            "--gateways",
+            r#"[{"id":"a","host":"h","gw_pwd":"SECRETJSON"}]"#,
         ])
         .unwrap();
         let text = format!("{cli:?}");
         assert!(
-            !text.contains("hunter2") && !text.contains("QRSTUVWXYZ"),
+            !text.contains("hunter2")
+                && !text.contains("QRSTUVWXYZ")
+                && !text.contains("SECRETJSON"),
             "{text}"
         );
     }
@@ -333,5 +357,29 @@ mod tests {
             text.contains("expected yes or no") && text.contains("PW_DEBUG"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn pypowerwall_server_flags() {
+        let cli = Cli::try_parse_from([
+            "powerwall-server",
+            "--authpath",
+            "/auth",
+            "--debug",
+            "--config",
+            "/etc/gw.yaml",
+            "--port",
+            "9000",
+        ])
+        .unwrap();
+        assert_eq!(cli.auth_path, "/auth");
+        assert!(cli.debug, "a bare --debug means yes");
+        assert_eq!(cli.config, Some(PathBuf::from("/etc/gw.yaml")));
+        assert_eq!(cli.port, Some(9000));
+        let cli =
+            Cli::try_parse_from(["powerwall-server", "--debug", "yes", "--simulate"]).unwrap();
+        assert!(cli.debug && cli.simulate);
+        let cli = Cli::try_parse_from(["powerwall-server", "--debug", "no"]).unwrap();
+        assert!(!cli.debug);
     }
 }

@@ -104,6 +104,9 @@ pub struct GatewaySettings {
     pub timeout: Duration,
     /// Tesla energy-site id (cloud modes).
     pub site_id: Option<String>,
+    /// Local-API auth cache file of this gateway (never shared between gateways); `None` for
+    /// the simulator.
+    pub cache_file: Option<PathBuf>,
 }
 
 impl GatewaySettings {

@@ -1,10 +1,18 @@
-//! Settings: CLI + environment merged into one validated value, passed explicitly everywhere.
+//! Settings: CLI + environment + gateways file (or `PW_GATEWAYS`) merged into one validated
+//! value, passed explicitly everywhere.
 
 mod cli;
+#[cfg(test)]
+mod config_tests;
 mod gateway;
+mod gateway_build;
+mod gateway_list;
+mod gateways_file;
+mod lax;
 mod options;
+mod sources;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -17,8 +25,8 @@ pub use gateway::{
     SINGLE_GATEWAY_ID, SINGLE_GATEWAY_NAME, SiteKind, resolve_source,
 };
 pub use options::{
-    ControlSettings, Diagnostics, HttpsMode, SECRET_MASK, Style, WebSettings, config_report,
-    probe_interval,
+    ControlSettings, Diagnostics, HttpsMode, ListenReport, SECRET_MASK, Style, WebSettings,
+    config_report, probe_interval,
 };
 
 /// A configuration that cannot work, with the variable to fix.
@@ -32,6 +40,31 @@ pub enum SettingsError {
         /// What is wrong and what is expected.
         message: String,
     },
+    /// A field of one gateway entry (gateways file or `PW_GATEWAYS`) is wrong.
+    #[error(
+        "{origin}: gateway {}(entry {entry}), field {field}: {message}",
+        quoted_id(gateway)
+    )]
+    Gateway {
+        /// The gateways file or `PW_GATEWAYS`.
+        origin: String,
+        /// The entry's id (empty when it has none).
+        gateway: String,
+        /// Position of the entry in the list, counted from 1.
+        entry: usize,
+        /// The field (or unknown key) at fault.
+        field: String,
+        /// What is wrong and what is expected.
+        message: String,
+    },
+    /// The gateways file or `PW_GATEWAYS` as a whole is unreadable or malformed.
+    #[error("{origin}: {message}")]
+    Source {
+        /// The gateways file or `PW_GATEWAYS`.
+        origin: String,
+        /// What is wrong (with the parser's line and column where it has them).
+        message: String,
+    },
     /// The chosen access mode is not available in this build yet.
     #[error("access mode {mode} is not supported yet: {hint}")]
     UnsupportedMode {
@@ -40,6 +73,15 @@ pub enum SettingsError {
         /// What to set instead.
         hint: &'static str,
     },
+}
+
+/// `"cabin" ` for an id, nothing when the entry has none.
+fn quoted_id(id: &str) -> String {
+    if id.is_empty() {
+        String::new()
+    } else {
+        format!("{id:?} ")
+    }
 }
 
 /// How the proxy presents data (the knobs of the legacy routes).
@@ -95,7 +137,7 @@ pub struct Settings {
     pub base_url: String,
     /// `PW_DEBUG`.
     pub debug: bool,
-    /// `PW_CACHE_FILE` as resolved (shown in `/stats` as `cf`).
+    /// The default gateway's auth cache file (shown in `/stats` as `cf`).
     pub cache_file: Option<PathBuf>,
     /// `PW_TIMEOUT`: connect and read timeout of every gateway request.
     pub gateway_timeout: Duration,
@@ -109,7 +151,7 @@ pub struct Settings {
     pub diagnostics: Diagnostics,
     /// `PW_TEDAPI_API_VERSION` as used (`V2024_06` or `V2026_06`).
     pub tedapi_api_version: ApiVersion,
-    /// `PW_SITEID`.
+    /// The default gateway's site id (`PW_SITEID` for the single-gateway variables).
     pub site_id: Option<String>,
     /// The `/stats` `config` object (secrets masked).
     pub config_report: serde_json::Map<String, serde_json::Value>,
@@ -129,43 +171,17 @@ impl Settings {
         }
     }
 
-    /// Validates the parsed command line and environment.
+    /// Validates the parsed command line and environment, reading the gateways file
+    /// (`--config`/`PW_CONFIG`) or `PW_GATEWAYS` when set.
     pub fn from_cli(cli: Cli) -> Result<Self, SettingsError> {
-        let listen = listen_address(&cli.bind_address, cli.port)?;
-        let timeout = Duration::from_secs(cli.timeout.max(1));
-        let cache_file = resolve_cache_file(&cli);
-        let poll_interval = Duration::from_secs(cli.cache_expire.max(1));
-        let source = if cli.simulate {
-            GatewaySource::Simulated
-        } else {
-            resolve_source(
-                &ConnectionInputs {
-                    host: cli.host.clone(),
-                    password: cli.password.clone(),
-                    gw_pwd: cli.gw_pwd.clone(),
-                    rsa_key_path: cli.rsa_key_path.clone(),
-                    fleetapi: false,
-                    email: cli.email.clone(),
-                    timezone: cli.timezone.clone(),
-                    cache_file: cache_file.clone(),
-                    timeout,
-                    poll_interval,
-                },
-                &client_defaults(&cli),
-                FieldNames::Environment,
-            )?
-        };
-        let site_id = cli.siteid.clone().filter(|id| !id.trim().is_empty());
-        let gateways = vec![GatewaySettings {
-            id: SINGLE_GATEWAY_ID.to_owned(),
-            name: SINGLE_GATEWAY_NAME.to_owned(),
-            kind: SiteKind::Powerwall,
-            timezone: cli.timezone.clone(),
-            source,
-            poll_interval,
-            timeout,
-            site_id: site_id.clone(),
-        }];
+        let choice = sources::choose_gateways(&cli)?;
+        let (listen, listen_report) =
+            sources::listen(&cli, &choice.server, choice.origin.as_deref())?;
+        let default = &choice.gateways[choice.default_gateway];
+        let cache_file = default.cache_file.clone();
+        let site_id = default.site_id.clone();
+        let poll_interval = sources::poll_interval(&cli);
+        let timeout = sources::timeout(&cli);
         let site_zero_threshold_w = match cli.site_zero_threshold.trim().parse::<i64>() {
             Ok(value) => value,
             Err(_) => {
@@ -214,7 +230,7 @@ impl Settings {
         };
         let tedapi_api_version =
             ApiVersion::parse_or_default(cli.tedapi_api_version.trim()).version;
-        let config_report = config_report(&cli, style, site_zero_threshold_w);
+        let config_report = config_report(&cli, &listen_report, style, site_zero_threshold_w);
         if cli.cache_expire < 5 {
             tracing::warn!(
                 "Cache expiration set below 5s (PW_CACHE_EXPIRE={}): the gateway is polled more often",
@@ -223,8 +239,8 @@ impl Settings {
         }
         Ok(Self {
             listen,
-            gateways,
-            default_gateway: 0,
+            gateways: choice.gateways,
+            default_gateway: choice.default_gateway,
             freshness: Freshness {
                 poll_interval,
                 cache_ttl: Duration::from_secs(cli.cache_ttl),
@@ -248,45 +264,6 @@ impl Settings {
             site_id,
             config_report,
         })
-    }
-}
-
-fn listen_address(bind: &str, port: u16) -> Result<SocketAddr, SettingsError> {
-    let bind = bind.trim().trim_start_matches('[').trim_end_matches(']');
-    let ip = if bind.is_empty() {
-        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-    } else {
-        bind.parse().map_err(|_| SettingsError::Invalid {
-            variable: "PW_BIND_ADDRESS",
-            message: format!("{bind:?} is not an IP address (leave empty for all interfaces)"),
-        })?
-    };
-    Ok(SocketAddr::new(ip, port))
-}
-
-fn resolve_cache_file(cli: &Cli) -> Option<PathBuf> {
-    if let Some(path) = &cli.cache_file {
-        return Some(path.clone());
-    }
-    if cli.simulate {
-        // The simulator hands out a fresh session each run; nothing worth persisting.
-        return None;
-    }
-    let dir = cli.auth_path.trim();
-    Some(if dir.is_empty() {
-        PathBuf::from(".powerwall")
-    } else {
-        PathBuf::from(dir).join(".powerwall")
-    })
-}
-
-/// The client knobs every gateway shares.
-fn client_defaults(cli: &Cli) -> ClientDefaults {
-    ClientDefaults {
-        auth_mode: cli.auth_mode.clone(),
-        tedapi_api_version: cli.tedapi_api_version.clone(),
-        tedapi_auth_mode: cli.tedapi_auth_mode.clone(),
-        pool_max_idle: cli.pool_maxsize,
     }
 }
 

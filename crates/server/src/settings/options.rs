@@ -168,8 +168,23 @@ fn optional_text(value: Option<&str>) -> Value {
     value.map_or(Value::Null, |text| json!(text))
 }
 
+/// The listen address as configured (flag/variable, else the gateways file, else the default),
+/// in the text form `/stats` reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenReport {
+    /// `PW_BIND_ADDRESS` as given (empty = all interfaces).
+    pub bind_address: String,
+    /// `PW_PORT`.
+    pub port: u16,
+}
+
 /// The `/stats` `config` object: the effective settings in the proxy's key order, secrets masked.
-pub fn config_report(cli: &Cli, style: Style, site_zero_threshold_w: i64) -> Map<String, Value> {
+pub fn config_report(
+    cli: &Cli,
+    listen: &ListenReport,
+    style: Style,
+    site_zero_threshold_w: i64,
+) -> Map<String, Value> {
     let cache_file = cli.cache_file.as_ref().map_or_else(
         || {
             let dir = cli.auth_path.trim();
@@ -182,7 +197,7 @@ pub fn config_report(cli: &Cli, style: Style, site_zero_threshold_w: i64) -> Map
         |path| path.display().to_string(),
     );
     let entries: [(&str, Value); 31] = [
-        ("PW_BIND_ADDRESS", json!(cli.bind_address)),
+        ("PW_BIND_ADDRESS", json!(listen.bind_address)),
         ("PW_PASSWORD", masked(&cli.password)),
         ("PW_EMAIL", json!(cli.email)),
         ("PW_HOST", json!(cli.host)),
@@ -193,7 +208,7 @@ pub fn config_report(cli: &Cli, style: Style, site_zero_threshold_w: i64) -> Map
         ("PW_TIMEOUT", json!(cli.timeout)),
         ("PW_POOL_MAXSIZE", json!(cli.pool_maxsize)),
         ("PW_HTTPS", json!(cli.https.trim().to_ascii_lowercase())),
-        ("PW_PORT", json!(cli.port)),
+        ("PW_PORT", json!(listen.port)),
         ("PW_STYLE", json!(format!("{}.js", style.name()))),
         ("PW_SITEID", optional_text(cli.siteid.as_deref())),
         ("PW_AUTH_PATH", json!(cli.auth_path)),
@@ -286,7 +301,11 @@ mod tests {
             "s3cret",
         ])
         .unwrap();
-        let report = config_report(&cli, Style::Clear, 0);
+        let listen = ListenReport {
+            bind_address: String::new(),
+            port: 8675,
+        };
+        let report = config_report(&cli, &listen, Style::Clear, 0);
         assert_eq!(report.len(), 31);
         assert_eq!(
             report.keys().next().map(String::as_str),
@@ -296,6 +315,7 @@ mod tests {
         assert_eq!(report["PW_CONTROL_SECRET"], json!(SECRET_MASK));
         assert_eq!(report["PW_GW_PWD"], Value::Null);
         assert_eq!(report["PW_STYLE"], json!("clear.js"));
+        assert_eq!(report["PW_PORT"], json!(8675));
         let text = Value::Object(report).to_string();
         assert!(!text.contains("hunter2") && !text.contains("s3cret"));
     }

@@ -1,0 +1,261 @@
+//! Where the gateways come from (`--simulate`, else the gateways file, else `PW_GATEWAYS`, else
+//! the single-gateway variables), which one is the default, and the listen address.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::SettingsError;
+use super::cli::Cli;
+use super::gateway::{
+    ClientDefaults, ConnectionInputs, FieldNames, GatewaySettings, GatewaySource,
+    SINGLE_GATEWAY_ID, SINGLE_GATEWAY_NAME, SiteKind, resolve_source,
+};
+use super::gateway_build::{EntryDefaults, build_gateways, default_cache_file};
+use super::gateways_file::{
+    GatewaysDocument, ServerSection, parse_gateways_env, read_gateways_file,
+};
+use super::options::ListenReport;
+
+/// The listen port when neither a flag, a variable nor the gateways file sets one.
+pub(super) const DEFAULT_PORT: u16 = 8675;
+
+/// The gateways of this process and the `server:` settings that came with them.
+#[derive(Debug, Clone)]
+pub(super) struct GatewayChoice {
+    /// Never empty.
+    pub gateways: Vec<GatewaySettings>,
+    /// Index of the default gateway in `gateways`.
+    pub default_gateway: usize,
+    /// The gateways file's `server:` section (empty for other sources).
+    pub server: ServerSection,
+    /// The file path or variable the gateways came from (`None`: single-gateway variables).
+    pub origin: Option<String>,
+}
+
+/// Builds the gateways from the first source that is set, and picks the default one.
+pub(super) fn choose_gateways(cli: &Cli) -> Result<GatewayChoice, SettingsError> {
+    if cli.simulate {
+        // The simulator stands in for every gateway source; nothing else is read.
+        return Ok(single(cli, GatewaySource::Simulated, None));
+    }
+    let document = if let Some(path) = &cli.config {
+        Some(read_gateways_file(path)?)
+    } else {
+        match cli.gateways.as_ref().map(|text| text.expose().trim()) {
+            Some(text) if !text.is_empty() => Some(parse_gateways_env(text)?),
+            _ => None,
+        }
+    };
+    let Some(document) = document else {
+        let source = resolve_source(
+            &single_inputs(cli),
+            &client_defaults(cli),
+            FieldNames::Environment,
+        )?;
+        let mut choice = single(cli, source, single_cache_file(cli));
+        choice.default_gateway = pick_default(&choice, cli.default_gateway.as_deref())?;
+        return Ok(choice);
+    };
+    warn_ignored_variables(cli, &document);
+    let gateways = build_gateways(&document.origin, &document.entries, &entry_defaults(cli))?;
+    if document.server.cors_origins.is_some() {
+        tracing::info!(
+            "{}: server.cors_origins is accepted but CORS stays `*` in this version",
+            document.origin
+        );
+    }
+    let mut choice = GatewayChoice {
+        gateways,
+        default_gateway: 0,
+        server: document.server,
+        origin: Some(document.origin),
+    };
+    choice.default_gateway = pick_default(&choice, cli.default_gateway.as_deref())?;
+    Ok(choice)
+}
+
+/// `PW_DEFAULT_GATEWAY` (wins), else `server.default_gateway`, else the gateway with id
+/// `default`, else the first.
+fn pick_default(choice: &GatewayChoice, variable: Option<&str>) -> Result<usize, SettingsError> {
+    let find = |id: &str| choice.gateways.iter().position(|gateway| gateway.id == id);
+    let known = || {
+        choice
+            .gateways
+            .iter()
+            .map(|gateway| gateway.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(id) = variable.map(str::trim).filter(|id| !id.is_empty()) {
+        return find(id).ok_or_else(|| SettingsError::Invalid {
+            variable: "PW_DEFAULT_GATEWAY",
+            message: format!("no gateway has the id {id:?}; configured: {}", known()),
+        });
+    }
+    if let Some(id) = &choice.server.default_gateway {
+        return find(id).ok_or_else(|| SettingsError::Source {
+            origin: choice.origin.clone().unwrap_or_default(),
+            message: format!(
+                "server.default_gateway: no gateway has the id {id:?}; configured: {}",
+                known()
+            ),
+        });
+    }
+    Ok(find(SINGLE_GATEWAY_ID).unwrap_or(0))
+}
+
+/// The listen address: an explicit flag or variable, else the file's `server:`, else the default.
+pub(super) fn listen(
+    cli: &Cli,
+    server: &ServerSection,
+    origin: Option<&str>,
+) -> Result<(SocketAddr, ListenReport), SettingsError> {
+    let port = cli.port.or(server.port).unwrap_or(DEFAULT_PORT);
+    let (bind, from_file) = match (&cli.bind_address, &server.host) {
+        (Some(bind), _) => (bind.clone(), false),
+        (None, Some(host)) => (host.clone(), true),
+        (None, None) => (String::new(), false),
+    };
+    let text = bind.trim().trim_start_matches('[').trim_end_matches(']');
+    let ip = if text.is_empty() {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    } else {
+        text.parse().map_err(|_| {
+            let message = format!("{text:?} is not an IP address (leave empty for all interfaces)");
+            if from_file {
+                SettingsError::Source {
+                    origin: origin.unwrap_or_default().to_owned(),
+                    message: format!("server.host: {message}"),
+                }
+            } else {
+                SettingsError::Invalid {
+                    variable: "PW_BIND_ADDRESS",
+                    message,
+                }
+            }
+        })?
+    };
+    let report = ListenReport {
+        bind_address: bind,
+        port,
+    };
+    Ok((SocketAddr::new(ip, port), report))
+}
+
+/// One warning naming the single-gateway variables a file or `PW_GATEWAYS` overrides.
+fn warn_ignored_variables(cli: &Cli, document: &GatewaysDocument) {
+    let mut ignored = Vec::new();
+    if !cli.host.trim().is_empty() {
+        ignored.push("PW_HOST");
+    }
+    if !cli.gw_pwd.is_empty() {
+        ignored.push("PW_GW_PWD");
+    }
+    if cli.rsa_key_path.is_some() {
+        ignored.push("PW_RSA_KEY_PATH");
+    }
+    if cli.wifi_host.is_some() {
+        ignored.push("PW_WIFI_HOST");
+    }
+    if cli.siteid.is_some() {
+        ignored.push("PW_SITEID");
+    }
+    if cli.config.is_some() && cli.gateways.is_some() {
+        ignored.push("PW_GATEWAYS");
+    }
+    if ignored.is_empty() && cli.password.is_empty() {
+        return;
+    }
+    let fallback = if cli.password.is_empty() {
+        ""
+    } else {
+        "; PW_PASSWORD is used only as the password of gateways without their own"
+    };
+    tracing::warn!(
+        "gateways come from {}: {} ignored{fallback}",
+        document.origin,
+        if ignored.is_empty() {
+            "no single-gateway variable is".to_owned()
+        } else {
+            format!("{} are", ignored.join(", "))
+        }
+    );
+}
+
+/// The one gateway of the single-gateway variables (or the simulator).
+fn single(cli: &Cli, source: GatewaySource, cache_file: Option<PathBuf>) -> GatewayChoice {
+    GatewayChoice {
+        gateways: vec![GatewaySettings {
+            id: SINGLE_GATEWAY_ID.to_owned(),
+            name: SINGLE_GATEWAY_NAME.to_owned(),
+            kind: SiteKind::Powerwall,
+            timezone: cli.timezone.clone(),
+            source,
+            poll_interval: poll_interval(cli),
+            timeout: timeout(cli),
+            site_id: cli.siteid.clone().filter(|id| !id.trim().is_empty()),
+            cache_file,
+        }],
+        default_gateway: 0,
+        server: ServerSection::default(),
+        origin: None,
+    }
+}
+
+fn single_inputs(cli: &Cli) -> ConnectionInputs {
+    ConnectionInputs {
+        host: cli.host.clone(),
+        password: cli.password.clone(),
+        gw_pwd: cli.gw_pwd.clone(),
+        rsa_key_path: cli.rsa_key_path.clone(),
+        fleetapi: false,
+        email: cli.email.clone(),
+        timezone: cli.timezone.clone(),
+        cache_file: single_cache_file(cli),
+        timeout: timeout(cli),
+        poll_interval: poll_interval(cli),
+    }
+}
+
+/// `PW_CACHE_FILE`, else `<PW_AUTH_PATH>/.powerwall`.
+fn single_cache_file(cli: &Cli) -> Option<PathBuf> {
+    Some(
+        cli.cache_file
+            .clone()
+            .unwrap_or_else(|| default_cache_file(&cli.auth_path)),
+    )
+}
+
+fn entry_defaults(cli: &Cli) -> EntryDefaults {
+    EntryDefaults {
+        password: cli.password.clone(),
+        email: cli.email.clone(),
+        timezone: cli.timezone.clone(),
+        auth_path: cli.auth_path.clone(),
+        cache_file: cli.cache_file.clone(),
+        poll_interval: poll_interval(cli),
+        timeout: timeout(cli),
+        client: client_defaults(cli),
+    }
+}
+
+/// `PW_CACHE_EXPIRE` (at least 1 s).
+pub(super) fn poll_interval(cli: &Cli) -> Duration {
+    Duration::from_secs(cli.cache_expire.max(1))
+}
+
+/// `PW_TIMEOUT` (at least 1 s).
+pub(super) fn timeout(cli: &Cli) -> Duration {
+    Duration::from_secs(cli.timeout.max(1))
+}
+
+/// The client knobs every gateway shares.
+pub(super) fn client_defaults(cli: &Cli) -> ClientDefaults {
+    ClientDefaults {
+        auth_mode: cli.auth_mode.clone(),
+        tedapi_api_version: cli.tedapi_api_version.clone(),
+        tedapi_auth_mode: cli.tedapi_auth_mode.clone(),
+        pool_max_idle: cli.pool_maxsize,
+    }
+}
