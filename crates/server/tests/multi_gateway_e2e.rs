@@ -3,6 +3,8 @@
 //! simulators' own numbers; one gateway dies and comes back; one turns slow; the others' data
 //! keeps flowing. Plus the per-gateway routes, control and WebSockets.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::net::SocketAddr;
