@@ -215,7 +215,6 @@ impl Settings {
             https: HttpsMode::parse(&cli.https)?,
             style,
             browser_cache: Duration::from_secs(cli.browser_cache),
-            email: cli.email.clone(),
             token_auth,
             ws_max_clients: cli.ws_max_clients.max(1),
         };

@@ -112,8 +112,6 @@ pub struct WebSettings {
     pub style: Style,
     /// `PW_BROWSER_CACHE`: max-age for CSS/JS/PNG; zero means `no-cache, no-store`.
     pub browser_cache: Duration,
-    /// `PW_EMAIL` (the index page shows it).
-    pub email: String,
     /// `PW_AUTH_MODE=token`: browser cookies get the placeholder `1234567890`.
     pub token_auth: bool,
     /// `PW_WS_MAX_CLIENTS`: WebSocket clients served at once (more are refused with 503).
@@ -164,6 +162,15 @@ fn masked(secret: &Secret) -> Value {
     }
 }
 
+/// A personal value (the e-mail): the mask when set, `""` when empty.
+fn masked_text(value: &str) -> Value {
+    if value.trim().is_empty() {
+        json!("")
+    } else {
+        json!(SECRET_MASK)
+    }
+}
+
 fn optional_text(value: Option<&str>) -> Value {
     value.map_or(Value::Null, |text| json!(text))
 }
@@ -199,7 +206,8 @@ pub fn config_report(
     let entries: [(&str, Value); 31] = [
         ("PW_BIND_ADDRESS", json!(listen.bind_address)),
         ("PW_PASSWORD", masked(&cli.password)),
-        ("PW_EMAIL", json!(cli.email)),
+        // Masked like a secret: no response may carry the owner's e-mail (issue 5).
+        ("PW_EMAIL", masked_text(&cli.email)),
         ("PW_HOST", json!(cli.host)),
         ("PW_TIMEZONE", json!(cli.timezone)),
         ("PW_DEBUG", json!(cli.debug)),

@@ -1,0 +1,345 @@
+//! No gateway password, token, e-mail or control secret in any response or log line (issue 5).
+//!
+//! Runs the real binary with debug logging against three simulators whose credentials are
+//! distinctive strings (plus one gateway configured with a wrong password, so login failures are
+//! logged too), requests every route (HTTP bodies and headers, WebSocket messages, control writes
+//! with right and wrong tokens), then scans everything it saw for the configured secrets.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{PASSTHROUGH_PATHS, PATIENCE, http};
+use futures_util::StreamExt;
+use powerwall_simulator::{SimulatorConfig, SimulatorHandle, TopologyKind};
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio_tungstenite::tungstenite::Message;
+
+const CUSTOMER_PASSWORD: &str = "CustPw-7781-xq";
+const GATEWAY_PASSWORD: &str = "GWPWDQZXJK";
+const WRONG_PASSWORD: &str = "WrongPw-5523-zz";
+const EMAIL: &str = "secret.owner.4471@example.org";
+const CONTROL_SECRET: &str = "ctl-secret-90210-abc";
+const WRONG_TOKEN: &str = "not-the-secret-31337";
+
+/// The strings that must never come out. The customer password's last five characters are the
+/// PW3 classic-API login of TEDAPI gateways, so they are scanned for as well.
+const SECRETS: [&str; 7] = [
+    CUSTOMER_PASSWORD,
+    GATEWAY_PASSWORD,
+    WRONG_PASSWORD,
+    EMAIL,
+    CONTROL_SECRET,
+    WRONG_TOKEN,
+    "PWDQZXJK",
+];
+
+async fn simulator(topology: TopologyKind) -> SimulatorHandle {
+    powerwall_simulator::start(SimulatorConfig {
+        topology,
+        customer_password: CUSTOMER_PASSWORD.to_owned(),
+        gateway_password: GATEWAY_PASSWORD.to_owned(),
+        email: EMAIL.to_owned(),
+        ..SimulatorConfig::default()
+    })
+    .await
+    .expect("simulator starts")
+}
+
+/// The server binary with its output collected line by line.
+struct Server {
+    child: Child,
+    base: String,
+    output: Arc<Mutex<String>>,
+}
+
+async fn start_server(config: &std::path::Path, cache_dir: &std::path::Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_powerwall-server"))
+        .args(["--config", &config.display().to_string()])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PW_DEBUG", "yes")
+        .env("RUST_LOG", "debug")
+        .env("PW_BIND_ADDRESS", "127.0.0.1")
+        .env("PW_PORT", "0")
+        .env("PW_CACHE_EXPIRE", "1")
+        .env("PW_EMAIL", EMAIL)
+        .env("PW_CONTROL_SECRET", CONTROL_SECRET)
+        .env("PW_AUTH_PATH", cache_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("server binary starts");
+    let output = Arc::new(Mutex::new(String::new()));
+    let (address_tx, mut address_rx) = tokio::sync::mpsc::channel::<String>(1);
+    for stream in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let output = Arc::clone(&output);
+        let address_tx = address_tx.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stream).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let address = rest.split_whitespace().next().unwrap_or("").to_owned();
+                    let _ = address_tx.send(address).await;
+                }
+                output.lock().unwrap().push_str(&line);
+                output.lock().unwrap().push('\n');
+            }
+        });
+    }
+    let address = tokio::time::timeout(PATIENCE, address_rx.recv())
+        .await
+        .expect("the server logs its address")
+        .expect("address line");
+    Server {
+        child,
+        base: format!("http://{address}"),
+        output,
+    }
+}
+
+/// Everything a client could see of one answer: status line, headers and body.
+async fn observe(request: reqwest::RequestBuilder) -> String {
+    let response = request.send().await.expect("server answers");
+    let mut seen = format!("{}\n", response.status());
+    for (name, value) in response.headers() {
+        seen.push_str(&format!(
+            "{name}: {}\n",
+            String::from_utf8_lossy(value.as_bytes())
+        ));
+    }
+    seen.push_str(&response.text().await.unwrap_or_default());
+    seen
+}
+
+fn assert_clean(what: &str, text: &str) {
+    for secret in SECRETS {
+        assert!(
+            !text.contains(secret),
+            "{what} contains the secret {secret:?}:\n{}",
+            text.lines()
+                .filter(|line| line.contains(secret))
+                .take(5)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
+
+/// Every GET route of a gateway's legacy surface (relative to its prefix).
+fn legacy_paths() -> Vec<String> {
+    let mut paths: Vec<String> = [
+        "/",
+        "/index.html",
+        "/example.html",
+        "/aggregates",
+        "/api/meters/aggregates",
+        "/soe",
+        "/api/system_status/soe",
+        "/api/system_status/grid_status",
+        "/version",
+        "/json",
+        "/vitals",
+        "/strings",
+        "/temps",
+        "/temps/pw",
+        "/alerts",
+        "/alerts/pw",
+        "/freq",
+        "/pod",
+        "/fans",
+        "/fans/pw",
+        "/csv",
+        "/csv?headers",
+        "/csv/v2",
+        "/csv/v2?headers",
+        "/stats",
+        "/health",
+        "/help",
+        "/tedapi",
+        "/tedapi/config",
+        "/tedapi/status",
+        "/tedapi/components",
+        "/tedapi/battery",
+        "/tedapi/controller",
+        "/cloud",
+        "/fleetapi",
+        "/api/troubleshooting/problems",
+        "/api/customer/registration",
+        "/control/reserve",
+        "/control/mode",
+        "/control/grid_charging",
+        "/control/grid_export",
+        "/control/max_backup",
+        "/unknown/page",
+        "/api/unknown",
+    ]
+    .iter()
+    .map(|path| (*path).to_owned())
+    .collect();
+    for name in [
+        "level",
+        "power",
+        "site",
+        "solar",
+        "battery",
+        "battery_blocks",
+        "load",
+        "grid",
+        "home",
+        "vitals",
+        "temps",
+        "strings",
+        "din",
+        "uptime",
+        "version",
+        "status",
+        "system_status",
+        "grid_status",
+        "aggregates",
+        "site_name",
+        "alerts",
+        "is_connected",
+        "get_reserve",
+        "get_mode",
+        "get_time_remaining",
+    ] {
+        paths.push(format!("/pw/{name}"));
+    }
+    paths.extend(PASSTHROUGH_PATHS.iter().map(|path| (*path).to_owned()));
+    paths
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_secret_in_any_response_or_log_line() {
+    let home = simulator(TopologyKind::Pw2).await;
+    let cabin = simulator(TopologyKind::Pw3).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gateways.yaml");
+    let yaml = format!(
+        "gateways:\n\
+         \x20 - {{id: home, host: \"{home}\", password: \"{CUSTOMER_PASSWORD}\", email: \"{EMAIL}\"}}\n\
+         \x20 - {{id: cabin, host: \"{cabin}\", gw_pwd: \"{GATEWAY_PASSWORD}\"}}\n\
+         \x20 - {{id: wrong, host: \"{home}\", password: \"{WRONG_PASSWORD}\"}}\n",
+        home = home.host(),
+        cabin = cabin.host(),
+    );
+    std::fs::write(&config, yaml).unwrap();
+    let mut server = start_server(&config, dir.path()).await;
+    let client = http();
+    let mut seen = String::new();
+
+    // Let every poller run (and the wrong gateway fail its login) before scanning.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let map: serde_json::Value = client
+            .get(format!("{}/api/gateways/", server.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ready = map["home"]["online"] == true
+            && map["cabin"]["online"] == true
+            && map["wrong"]["error"].is_string();
+        if ready || tokio::time::Instant::now() > deadline {
+            assert!(ready, "gateways not ready: {map}");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let mut paths = legacy_paths();
+    for id in ["home", "cabin", "wrong"] {
+        paths.extend(legacy_paths().iter().map(|path| format!("/gw/{id}{path}")));
+        for tail in [
+            "",
+            "/vitals",
+            "/strings",
+            "/aggregates",
+            "/api/status",
+            "/control/reserve",
+        ] {
+            paths.push(format!("/api/gateways/{id}{tail}"));
+        }
+    }
+    paths.extend(
+        [
+            "/api/gateways",
+            "/api/gateways/",
+            "/api/aggregate",
+            "/api/aggregate/",
+            "/api/aggregate/power",
+            "/api/aggregate/soe",
+            "/api/aggregate/battery",
+            "/api/aggregate/strings",
+            "/api/aggregate/alerts",
+            "/api/aggregate/vitals",
+        ]
+        .iter()
+        .map(|path| (*path).to_owned()),
+    );
+    for path in &paths {
+        seen.push_str(&observe(client.get(format!("{}{path}", server.base))).await);
+    }
+
+    // Control writes with the right and a wrong token, form and JSON, and the error answers.
+    for token in [CONTROL_SECRET, WRONG_TOKEN] {
+        for path in ["/control/reserve", "/api/gateways/home/control/reserve"] {
+            let request = client
+                .post(format!("{}{path}", server.base))
+                .form(&[("value", "35"), ("token", token)]);
+            seen.push_str(&observe(request).await);
+        }
+        let request = client
+            .post(format!("{}/api/gateways/home/api/operation", server.base))
+            .header("authorization", format!("Bearer {token}"))
+            .json(&json!({"backup_reserve_percent": 36}));
+        seen.push_str(&observe(request).await);
+    }
+
+    // WebSocket messages.
+    let ws_base = server.base.replace("http://", "ws://");
+    for path in [
+        "/ws/aggregate",
+        "/ws/aggregate?view=summary",
+        "/ws/gateway/home",
+        "/ws/gateway/wrong",
+    ] {
+        let (mut stream, _) = tokio_tungstenite::connect_async(format!("{ws_base}{path}"))
+            .await
+            .expect("WebSocket connects");
+        let message = tokio::time::timeout(PATIENCE, stream.next())
+            .await
+            .expect("a message")
+            .expect("stream open")
+            .expect("message");
+        if let Message::Text(text) = message {
+            seen.push_str(&text);
+        }
+    }
+
+    assert!(seen.contains("\"home\""), "the scan saw gateway data");
+    assert_clean("responses", &seen);
+    // Give the server a moment to log the answers to the writes, then scan its output.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.child.kill().await.unwrap();
+    let output = server.output.lock().unwrap().clone();
+    assert!(
+        output.contains("DEBUG") || output.contains("debug"),
+        "debug logs were captured"
+    );
+    assert!(output.lines().count() > 20, "{output}");
+    assert_clean("log output", &output);
+}
