@@ -1,6 +1,7 @@
 //! The configured gateways as routes see them: each one's engine, on-demand reader and web relay.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use powerwall_gateway::http::GatewayHttpSettings;
 
@@ -17,6 +18,8 @@ pub struct GatewayRuntime {
     pub engine: EngineHandle,
     /// Its freshness rules (its own poll interval).
     pub freshness: Freshness,
+    /// Its request timeout.
+    pub timeout: Duration,
     /// On-demand reads of gateway paths outside the poll plan.
     pub on_demand: OnDemand,
     /// The credential-free web relay of the catch-all.
@@ -51,6 +54,7 @@ impl GatewayRuntime {
             info,
             engine,
             freshness,
+            timeout,
             on_demand,
             web,
         }

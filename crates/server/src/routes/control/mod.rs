@@ -303,7 +303,7 @@ async fn read_back(state: &AppState) -> Option<Value> {
     let engine = state.engine();
     let mut snapshots = engine.subscribe();
     engine.command(EngineCommand::Refresh(vec![DataKind::Operation]));
-    let wait = state.settings().gateway_timeout + Duration::from_secs(2);
+    let wait = state.gateway_timeout() + Duration::from_secs(2);
     let from_poller = tokio::time::timeout(wait, async {
         for _ in 0..MAX_SNAPSHOTS_WAITED {
             {
