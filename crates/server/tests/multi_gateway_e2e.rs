@@ -466,6 +466,13 @@ async fn per_gateway_control_and_api_access() {
     let (_, unknown) = get(&server, "/api/gateways/nowhere/control/reserve").await;
     assert!(unknown.contains("not found"), "{unknown}");
 
+    // The power-flow page of one gateway polls that gateway's routes (its base is the prefix).
+    let (code, page) = get(&server, "/gw/cabin/").await;
+    assert_eq!(code, 200);
+    assert!(page.contains(r#"<base href="/gw/cabin/">"#), "{page}");
+    let (code, script) = get(&server, "/gw/cabin/ui/powerflow.js").await;
+    assert_eq!(code, 200, "{script}");
+
     // Gateway API reads follow the legacy allowlist; writes need the token first.
     let status = get_json(&server, "/api/gateways/home/api/status").await;
     assert!(status["din"].is_string(), "{status}");

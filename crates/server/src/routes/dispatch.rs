@@ -17,6 +17,11 @@ use super::passthrough::api::gateway_api_readable;
 use super::{AppState, framing};
 use crate::json::to_python_bytes;
 
+/// The path prefix a per-gateway request came in under (`/gw/<id>/`), for pages whose relative
+/// links must stay under it. Only set for known gateway ids.
+#[derive(Debug, Clone)]
+pub struct ServedPrefix(pub String);
+
 /// What the dispatcher routes to.
 #[derive(Clone)]
 pub struct Dispatch {
@@ -122,7 +127,13 @@ impl Dispatch {
         let (router, path) = match target(&path) {
             Target::Gateway { id, path: legacy } => match self.state.gateways().index_of(id) {
                 Some(index) => match self.legacy.get(index) {
-                    Some(router) => (router.clone(), legacy),
+                    Some(router) => {
+                        if path.starts_with("/gw/") {
+                            let prefix = ServedPrefix(format!("gw/{id}/"));
+                            request.extensions_mut().insert(prefix);
+                        }
+                        (router.clone(), legacy)
+                    }
                     None => return not_found(id),
                 },
                 None => return not_found(id),

@@ -9,12 +9,13 @@
 mod page;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::AppState;
+use super::dispatch::ServedPrefix;
 use page::{Asset, Page};
 
 /// The UI routes: the page, the example and the assets under our own `/ui/` prefix. Every other
@@ -34,20 +35,38 @@ pub fn routes() -> Router<AppState> {
     router
 }
 
-async fn index(State(state): State<AppState>, uri: Uri) -> Response {
-    render(&state, Page::Index, &uri)
+async fn index(
+    State(state): State<AppState>,
+    prefix: Option<Extension<ServedPrefix>>,
+    uri: Uri,
+) -> Response {
+    render(&state, Page::Index, &uri, prefix)
 }
 
-async fn example(State(state): State<AppState>, uri: Uri) -> Response {
-    render(&state, Page::Example, &uri)
+async fn example(
+    State(state): State<AppState>,
+    prefix: Option<Extension<ServedPrefix>>,
+    uri: Uri,
+) -> Response {
+    render(&state, Page::Example, &uri, prefix)
 }
 
-/// One HTML page, themed and with its `<base>` set from the server's configuration.
-fn render(state: &AppState, page: Page, uri: &Uri) -> Response {
+/// One HTML page, themed and with its `<base>` set from the server's configuration (plus
+/// `gw/<id>/` when served for one gateway, so the page polls that gateway's routes).
+fn render(
+    state: &AppState,
+    page: Page,
+    uri: &Uri,
+    prefix: Option<Extension<ServedPrefix>>,
+) -> Response {
     state.stats().count_web_get();
     let settings = state.settings();
     let style = page::requested_style(uri.query()).unwrap_or(settings.web.style);
-    let body = page.render(style, &settings.base_url);
+    let base = match prefix {
+        Some(Extension(ServedPrefix(prefix))) => format!("{}{prefix}", settings.base_url),
+        None => settings.base_url.clone(),
+    };
+    let body = page.render(style, &base);
     respond(
         state,
         "text/html; charset=utf-8",
