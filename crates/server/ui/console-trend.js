@@ -1,13 +1,16 @@
 // Console trend: solar, home, Powerwall and grid power (kW, left axis) and the battery level
-// (%, right axis) of the last hours, sampled from the summary stream at most every 5 s, kept in
-// memory and in this tab's sessionStorage (bounded), drawn on a canvas without any library.
+// (%, right axis) of the last hours, sampled from the summary stream, kept in memory and in this
+// tab's sessionStorage, drawn on a canvas without any library. Two tiers keep it bounded: every
+// second for the last 15 minutes, then one point per 30 s up to 6 hours (at most ~1,600 points).
 (function () {
   'use strict';
 
   var C = window.PWConsole;
-  var SAMPLE_S = 5;
+  var SAMPLE_S = 1;
+  var FINE_S = 15 * 60;
+  var COARSE_S = 30;
   var KEEP_S = 6 * 3600;
-  var MAX_POINTS = KEEP_S / SAMPLE_S;
+  var MAX_POINTS = FINE_S / SAMPLE_S + KEEP_S / COARSE_S;
   var STORE_KEY = 'pw-console-trend';
   var SAVE_EVERY_MS = 30000;
   // Point layout: [epoch s, solar W, home W, battery W, grid W, level %].
@@ -45,10 +48,20 @@
     points.push([Math.round(now), value(summary.total_solar_power), value(summary.total_load_power),
       value(summary.total_battery_power), value(summary.total_site_power),
       C.num(summary.total_battery_percent)]);
-    while (points.length > MAX_POINTS || (points.length && points[0][0] < now - KEEP_S)) {
-      points.shift();
-    }
+    thin(now);
     draw();
+  }
+
+  // Drops points past KEEP_S, and thins those older than FINE_S to one per COARSE_S.
+  function thin(now) {
+    var kept = [];
+    points.forEach(function (p) {
+      if (p[0] < now - KEEP_S) { return; }
+      var previous = kept[kept.length - 1];
+      if (p[0] < now - FINE_S && previous && p[0] - previous[0] < COARSE_S) { return; }
+      kept.push(p);
+    });
+    points = kept.slice(-MAX_POINTS);
   }
 
   function colour(name) {
@@ -114,8 +127,8 @@
       var open = false;
       shown.forEach(function (p, k) {
         var v = pick(p);
-        // A gap of more than three samples (tab closed, socket down) breaks the line.
-        var gap = k > 0 && p[0] - shown[k - 1][0] > 3 * SAMPLE_S + 1;
+        // A gap longer than the coarse step (tab closed, socket down) breaks the line.
+        var gap = k > 0 && p[0] - shown[k - 1][0] > 2 * COARSE_S;
         if (v === null || gap) { open = false; }
         if (v === null) { return; }
         if (open) { g.lineTo(x(p[0]), scale(v)); } else { g.moveTo(x(p[0]), scale(v)); open = true; }
@@ -130,8 +143,9 @@
     g.strokeStyle = colour('--soe');
     line(function (p) { return p[5]; }, yPct, [4, 3]);
     g.setLineDash([]);
-    C.setText('trend-info', shown.length + ' points shown, ' + points.length +
-      ' kept (every ' + SAMPLE_S + ' s, up to ' + KEEP_S / 3600 + ' h)');
+    C.setText('trend-info', shown.length + ' points shown, ' + points.length + ' kept (every ' +
+      SAMPLE_S + ' s for ' + FINE_S / 60 + ' min, then every ' + COARSE_S + ' s up to ' +
+      KEEP_S / 3600 + ' h)');
     canvas.dataset.points = String(shown.length);
   }
 

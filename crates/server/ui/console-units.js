@@ -34,7 +34,8 @@
       var fan = C.num(fans['FAN' + n + '_actual']);
       var state = pod[p + 'pinv_state'] || pod[p + 'OpSeqState'] || '';
       var serial = pod[p + 'PackageSerialNumber'];
-      var name = 'PW' + n + (serial ? ' · ' + serial : '');
+      var name = C.el('td', null, 'PW' + n);
+      if (serial) { name.title = String(serial); }
       var tr = C.row([
         name,
         level,
