@@ -64,3 +64,23 @@ pub fn routes() -> Router<AppState> {
 async fn console(State(state): State<AppState>) -> Response {
     html_page(&state, include_str!("../../../ui/console.html"))
 }
+
+#[cfg(test)]
+mod tests {
+    /// The console and docs pages link everything relatively (so `<base>` and proxies work), and
+    /// carry no inline script or style (the CSP forbids them).
+    #[test]
+    fn pages_are_relative_and_free_of_inline_code() {
+        for (name, html) in [
+            ("console", include_str!("../../../ui/console.html")),
+            ("docs", include_str!("../../../ui/docs.html")),
+        ] {
+            for needle in [
+                "href=\"/", "src=\"/", "http://", "https://", "//", "style=", "<script>",
+            ] {
+                assert!(!html.contains(needle), "{name} has {needle}");
+            }
+            assert!(html.contains("{{BASE}}"), "{name}");
+        }
+    }
+}
