@@ -4,6 +4,7 @@ mod admin;
 mod control;
 mod data;
 mod dispatch;
+mod docs;
 mod framing;
 pub mod gateway_set;
 mod gateway_write;
@@ -199,6 +200,8 @@ fn legacy_routes(state: AppState) -> Router {
         .merge(passthrough::routes())
         .merge(control::routes())
         .merge(ui::routes())
+        .merge(ui::console::routes())
+        .merge(docs::routes())
         .fallback(passthrough::fallback)
         .with_state(state)
 }

@@ -2,7 +2,7 @@
 //! degradation view of §3.5.
 
 use powerwall_gateway::tedapi::convert::{self as facade, GridStatusKind};
-use powerwall_gateway::{AccessMode, DataKind};
+use powerwall_gateway::{AccessMode, DataKind, UpstreamStats};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
@@ -115,7 +115,21 @@ fn gateway_json(view: &GatewayView<'_>, online: bool) -> Value {
         "last_success".into(),
         number(view.snapshot.health.last_success_wall.and_then(epoch)),
     );
+    gateway.insert(
+        "upstream".into(),
+        upstream_json(&view.snapshot.health.upstream),
+    );
     Value::Object(gateway)
+}
+
+/// Requests this server sent to the gateway since start (the console derives a rate from two
+/// readings): `{"requests", "logins", "errors"}`.
+fn upstream_json(upstream: &UpstreamStats) -> Value {
+    let mut counts = Map::new();
+    counts.insert("requests".into(), Value::from(upstream.requests));
+    counts.insert("logins".into(), Value::from(upstream.logins));
+    counts.insert("errors".into(), Value::from(upstream.errors));
+    Value::Object(counts)
 }
 
 /// `host[:port]` split into the host (IPv6 brackets kept) and the port, when one is given.

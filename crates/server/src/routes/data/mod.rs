@@ -18,7 +18,7 @@ use crate::engine::render;
 const INVALID_REQUEST: &[u8] = br#"{"error": "Invalid Request"}"#;
 
 /// Routes serving a JSON body rendered under their own path.
-const JSON_ROUTES: [&str; 17] = [
+pub(super) const JSON_ROUTES: [&str; 17] = [
     "/soe",
     "/api/system_status/soe",
     "/api/system_status/grid_status",

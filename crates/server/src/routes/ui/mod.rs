@@ -6,6 +6,7 @@
 //! `PW_STYLE` or a validated `?style=` name: only the enum's fixed names ever reach the page, so
 //! the query text is never reflected (server-api §11.4 item 18).
 
+pub mod console;
 mod page;
 
 use axum::Router;
@@ -17,6 +18,7 @@ use axum::routing::get;
 use super::AppState;
 use super::dispatch::ServedPrefix;
 use page::{Asset, Page};
+pub(super) use page::{CSS, JS};
 
 /// The UI routes: the page, the example and the assets under our own `/ui/` prefix. Every other
 /// path (including other `/ui/…` names) keeps going to the web catch-all.
@@ -98,4 +100,29 @@ fn respond(state: &AppState, content_type: &'static str, mut response: Response)
         HeaderValue::from_static("nosniff"),
     );
     response
+}
+
+/// An embedded HTML page with its `<base>` filled in, served with our pages' headers.
+pub(super) fn html_page(state: &AppState, template: &str) -> Response {
+    state.stats().count_web_get();
+    let body = template.replace("{{BASE}}", &page::base_tag(&state.settings().base_url));
+    respond(
+        state,
+        "text/html; charset=utf-8",
+        body.into_bytes().into_response(),
+    )
+}
+
+/// An embedded file served with our pages' headers.
+pub(super) fn asset(state: &AppState, content_type: &'static str, body: &'static [u8]) -> Response {
+    state.stats().count_web_get();
+    respond(state, content_type, body.into_response())
+}
+
+/// The route of every embedded file of the UI pages (for the API docs).
+pub(super) fn asset_paths() -> impl Iterator<Item = &'static str> {
+    page::ASSETS
+        .iter()
+        .chain(console::ASSETS.iter())
+        .map(|asset| asset.path)
 }

@@ -23,8 +23,10 @@ pub struct Asset {
     pub body: &'static [u8],
 }
 
-const CSS: &str = "text/css; charset=utf-8";
-const JS: &str = "application/javascript; charset=utf-8";
+/// Content type of our style sheets.
+pub const CSS: &str = "text/css; charset=utf-8";
+/// Content type of our scripts.
+pub const JS: &str = "application/javascript; charset=utf-8";
 
 /// Every asset of the pages.
 pub const ASSETS: [Asset; 5] = [
@@ -90,7 +92,7 @@ pub fn requested_style(query: Option<&str>) -> Option<Style> {
 /// A `<base href>` for a configured base path, so relative links work even at `/pwp` (no
 /// trailing slash, which a browser would resolve against `/`); none at the root, where plain
 /// relative links already follow whatever prefix a reverse proxy adds.
-fn base_tag(base_url: &str) -> String {
+pub(super) fn base_tag(base_url: &str) -> String {
     if base_url == "/" || base_url.is_empty() {
         return String::new();
     }

@@ -182,3 +182,30 @@ fn output_depends_only_on_snapshots_and_windows() {
     // Crossing a boundary (the stale mark at 10 s) is what changes them.
     assert_ne!(bytes(base), bytes(base + Duration::from_secs(11)));
 }
+
+#[test]
+fn the_gateway_object_carries_upstream_request_counts() {
+    let base = Instant::now();
+    let mut gw = connected("a", base, 0, site([0.0; 4], None, Some(50.0), UP));
+    gw.snapshot.health.upstream = powerwall_gateway::UpstreamStats {
+        requests: 42,
+        logins: 1,
+        errors: 3,
+    };
+    let (statuses, _) = run(std::slice::from_ref(&gw), base);
+    assert_eq!(
+        statuses[0]["gateway"]["upstream"],
+        json!({"requests": 42, "logins": 1, "errors": 3})
+    );
+    let (before_first_poll, _) = run(
+        &[Gw {
+            info: info("b", "10.0.0.5", AccessMode::Local),
+            snapshot: Snapshot::empty(),
+        }],
+        base,
+    );
+    assert_eq!(
+        before_first_poll[0]["gateway"]["upstream"],
+        json!({"requests": 0, "logins": 0, "errors": 0})
+    );
+}
