@@ -33,6 +33,11 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 const PING_EVERY: Duration = Duration::from_secs(30);
 /// Largest message accepted from a client (they have nothing to say but pongs and close).
 const MAX_INCOMING: usize = 4096;
+/// Read buffer per client: clients only send pongs and close frames.
+const READ_BUFFER: usize = 4096;
+/// Frames are written out at once rather than collected in a per-client buffer (the default
+/// 128 KiB read and write buffers cost a quarter of a megabyte per client).
+const WRITE_BUFFER: usize = 0;
 /// The message for an unknown gateway id (the original's text).
 const GATEWAY_NOT_FOUND: &str = r#"{"error": "Gateway not found"}"#;
 
@@ -162,6 +167,8 @@ fn admit(state: &AppState, uri: &Uri, upgrade: WebSocketUpgrade, stream: Stream)
     let updates = state.overview_updates();
     let cache = Arc::clone(state.ws_frames());
     upgrade
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .max_message_size(MAX_INCOMING)
         .on_upgrade(move |socket| async move {
             serve_client(socket, stream, updates, &cache).await;
