@@ -247,9 +247,8 @@ fn serve_tls(
         let _ = stopped.await;
         stopper.graceful_shutdown(Some(TLS_DRAIN));
     });
-    let serving = server
-        .http1_only()
-        .handle(handle)
-        .serve(app.into_make_service());
+    // Not `http1_only()`: in axum-server that also turns off connection upgrades, which the
+    // WebSocket routes need over `wss:`. ALPN still offers HTTP/1.1 only (see tls.rs).
+    let serving = server.handle(handle).serve(app.into_make_service());
     Ok(tokio::spawn(serving))
 }

@@ -494,3 +494,29 @@ async fn docs_render_every_route_under_a_base_path() {
     );
     phone.screenshot("docs-phone").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_streams_over_https_under_a_base_path() {
+    let Some(browser) = browser::launch(
+        "console_streams_over_https_under_a_base_path",
+        &["--ignore-certificate-errors"],
+    )
+    .await
+    else {
+        return;
+    };
+    let sim = simulator().await;
+    let (server, _dir) = server(
+        &sim.host(),
+        "password",
+        &["--https", "yes", "--proxy-base-url", "/pwp/"],
+    )
+    .await;
+    assert!(server.base_url().starts_with("https://"));
+    let page = browser.page(1280, 900).await;
+    page.goto(&format!("{}/pwp/console", server.base_url()))
+        .await;
+    // `live` means the WebSocket (wss: here) delivered the summary.
+    page.wait_for("the live summary over wss", LIVE).await;
+    assert_ne!(page.eval(&text_of("value-home")).await, json!("–"));
+}
