@@ -10,35 +10,6 @@ use powerwall_server::RunningServer;
 use powerwall_simulator::{SimulatorHandle, TopologyKind};
 use serde_json::{Value, json};
 
-/// The 25 convenience names of `/pw/<name>`.
-const PW_NAMES: [&str; 25] = [
-    "level",
-    "power",
-    "site",
-    "solar",
-    "battery",
-    "load",
-    "grid",
-    "home",
-    "battery_blocks",
-    "vitals",
-    "temps",
-    "strings",
-    "din",
-    "uptime",
-    "version",
-    "status",
-    "system_status",
-    "grid_status",
-    "aggregates",
-    "site_name",
-    "alerts",
-    "is_connected",
-    "get_reserve",
-    "get_mode",
-    "get_time_remaining",
-];
-
 /// One answer with the headers the data routes promise.
 struct Reply {
     status: u16,

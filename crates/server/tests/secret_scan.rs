@@ -2,8 +2,10 @@
 //!
 //! Runs the real binary with debug logging against three simulators whose credentials are
 //! distinctive strings (plus one gateway configured with a wrong password, so login failures are
-//! logged too), requests every route (HTTP bodies and headers, WebSocket messages, control writes
-//! with right and wrong tokens), then scans everything it saw for the configured secrets.
+//! logged too), requests every GET route the server's own OpenAPI document lists (for every
+//! gateway, and every legacy route under each `/gw/<id>/`), the WebSocket streams and control
+//! writes with right and wrong tokens, then scans everything it saw (status, headers, bodies,
+//! messages, the process's log output) for the configured secrets.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,7 +15,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{PASSTHROUGH_PATHS, PATIENCE, http};
+use common::{PASSTHROUGH_PATHS, PATIENCE, PW_NAMES, http};
 use futures_util::StreamExt;
 use powerwall_simulator::{SimulatorConfig, SimulatorHandle, TopologyKind};
 use serde_json::json;
@@ -136,87 +138,93 @@ fn assert_clean(what: &str, text: &str) {
     }
 }
 
-/// Every GET route of a gateway's legacy surface (relative to its prefix).
-fn legacy_paths() -> Vec<String> {
-    let mut paths: Vec<String> = [
-        "/",
-        "/index.html",
-        "/example.html",
-        "/aggregates",
-        "/api/meters/aggregates",
-        "/soe",
-        "/api/system_status/soe",
-        "/api/system_status/grid_status",
-        "/version",
-        "/json",
-        "/vitals",
-        "/strings",
-        "/temps",
-        "/temps/pw",
-        "/alerts",
-        "/alerts/pw",
-        "/freq",
-        "/pod",
-        "/fans",
-        "/fans/pw",
-        "/csv",
-        "/csv?headers",
-        "/csv/v2",
-        "/csv/v2?headers",
-        "/stats",
-        "/health",
-        "/help",
-        "/tedapi",
-        "/tedapi/config",
-        "/tedapi/status",
-        "/tedapi/components",
-        "/tedapi/battery",
-        "/tedapi/controller",
-        "/cloud",
-        "/fleetapi",
-        "/api/troubleshooting/problems",
-        "/api/customer/registration",
-        "/control/reserve",
-        "/control/mode",
-        "/control/grid_charging",
-        "/control/grid_export",
-        "/control/max_backup",
-        "/unknown/page",
-        "/api/unknown",
-    ]
-    .iter()
-    .map(|path| (*path).to_owned())
-    .collect();
-    for name in [
-        "level",
-        "power",
-        "site",
-        "solar",
-        "battery",
-        "battery_blocks",
-        "load",
-        "grid",
-        "home",
-        "vitals",
-        "temps",
-        "strings",
-        "din",
-        "uptime",
-        "version",
-        "status",
-        "system_status",
-        "grid_status",
-        "aggregates",
-        "site_name",
-        "alerts",
-        "is_connected",
-        "get_reserve",
-        "get_mode",
-        "get_time_remaining",
-    ] {
+/// Concrete paths for one OpenAPI path template: `{id}` becomes every gateway id, `{action}`
+/// every control action, `{path}` a few representative tails (for `/gw/{id}/{path}`: every plain
+/// route of the document, so each gateway's whole legacy surface is covered).
+fn expand(template: &str, plain: &[String]) -> Vec<String> {
+    let mut paths = vec![template.to_owned()];
+    let mut substitute = |key: &str, values: Vec<String>| {
+        paths = paths
+            .iter()
+            .flat_map(|path| {
+                if path.contains(key) {
+                    values.iter().map(|v| path.replacen(key, v, 1)).collect()
+                } else {
+                    vec![path.clone()]
+                }
+            })
+            .collect();
+    };
+    substitute(
+        "{id}",
+        ["home", "cabin", "wrong", "nowhere"]
+            .map(String::from)
+            .to_vec(),
+    );
+    substitute(
+        "{action}",
+        [
+            "reserve",
+            "mode",
+            "grid_charging",
+            "grid_export",
+            "max_backup",
+            "nope",
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    let tails: Vec<String> = if template.starts_with("/gw/") {
+        plain
+            .iter()
+            .map(|path| path.trim_start_matches('/').to_owned())
+            .collect()
+    } else {
+        [
+            "status",
+            "operation",
+            "customer/registration",
+            "nothing/here",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    substitute("{path}", tails);
+    paths
+}
+
+/// Every GET path the server documents, expanded, plus query variants the document cannot show.
+async fn every_get_path(client: &reqwest::Client, base: &str) -> Vec<String> {
+    let document: serde_json::Value = client
+        .get(format!("{base}/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let templates: Vec<String> = document["paths"]
+        .as_object()
+        .expect("OpenAPI paths")
+        .iter()
+        .filter(|(path, item)| item.get("get").is_some() && !path.starts_with("/ws/"))
+        .map(|(path, _)| path.clone())
+        .collect();
+    let plain: Vec<String> = templates
+        .iter()
+        .filter(|path| !path.contains('{'))
+        .cloned()
+        .collect();
+    assert!(plain.len() > 80, "the document lists the routes: {plain:?}");
+    let mut paths: Vec<String> = templates
+        .iter()
+        .flat_map(|template| expand(template, &plain))
+        .collect();
+    for name in PW_NAMES {
         paths.push(format!("/pw/{name}"));
     }
     paths.extend(PASSTHROUGH_PATHS.iter().map(|path| (*path).to_owned()));
+    paths.extend(["/csv?headers", "/csv/v2?headers", "/?style=black"].map(String::from));
     paths
 }
 
@@ -260,36 +268,8 @@ async fn no_secret_in_any_response_or_log_line() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    let mut paths = legacy_paths();
-    for id in ["home", "cabin", "wrong"] {
-        paths.extend(legacy_paths().iter().map(|path| format!("/gw/{id}{path}")));
-        for tail in [
-            "",
-            "/vitals",
-            "/strings",
-            "/aggregates",
-            "/api/status",
-            "/control/reserve",
-        ] {
-            paths.push(format!("/api/gateways/{id}{tail}"));
-        }
-    }
-    paths.extend(
-        [
-            "/api/gateways",
-            "/api/gateways/",
-            "/api/aggregate",
-            "/api/aggregate/",
-            "/api/aggregate/power",
-            "/api/aggregate/soe",
-            "/api/aggregate/battery",
-            "/api/aggregate/strings",
-            "/api/aggregate/alerts",
-            "/api/aggregate/vitals",
-        ]
-        .iter()
-        .map(|path| (*path).to_owned()),
-    );
+    let paths = every_get_path(&client, &server.base).await;
+    assert!(paths.len() > 400, "{} paths", paths.len());
     for path in &paths {
         seen.push_str(&observe(client.get(format!("{}{path}", server.base))).await);
     }

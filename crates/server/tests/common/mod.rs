@@ -198,3 +198,32 @@ pub const PASSTHROUGH_PATHS: [&str; 23] = [
     "/api/auth/toggle/supported",
     "/api/solar_powerwall",
 ];
+
+/// The 25 convenience names of `/pw/<name>`.
+pub const PW_NAMES: [&str; 25] = [
+    "level",
+    "power",
+    "site",
+    "solar",
+    "battery",
+    "load",
+    "grid",
+    "home",
+    "battery_blocks",
+    "vitals",
+    "temps",
+    "strings",
+    "din",
+    "uptime",
+    "version",
+    "status",
+    "system_status",
+    "grid_status",
+    "aggregates",
+    "site_name",
+    "alerts",
+    "is_connected",
+    "get_reserve",
+    "get_mode",
+    "get_time_remaining",
+];
