@@ -18,6 +18,10 @@ use crate::settings::Freshness;
 /// freshness window shows up (a change of bytes is published; an unchanged overview is not).
 const EXPIRY_CHECK: Duration = Duration::from_secs(1);
 
+/// Shortest time between two publications. Rate-limiting here, once, rather than per WebSocket
+/// client keeps every client in step: they all get each overview at the same moment.
+pub const MIN_PUBLISH_INTERVAL: Duration = Duration::from_secs(1);
+
 /// One gateway's bodies.
 #[derive(Debug, Clone, Default)]
 pub struct GatewayBodies {
@@ -157,7 +161,8 @@ pub struct OverviewPublisher {
 }
 
 impl OverviewPublisher {
-    /// Starts recomputing on every new snapshot of any gateway (and every second for expiry).
+    /// Starts recomputing on every new snapshot of any gateway (and every second for expiry),
+    /// publishing at most once per [`MIN_PUBLISH_INTERVAL`].
     pub fn spawn(sources: Vec<OverviewSource>) -> Self {
         let first = Arc::new(compute(&sources, Instant::now(), 1));
         let (sender, receiver) = watch::channel(first);
@@ -212,5 +217,8 @@ async fn publish(
         if sender.send(Arc::new(next)).is_err() {
             return;
         }
+        // Snapshots arriving meanwhile leave a stored notification: they are not lost, only
+        // folded into the next publication.
+        tokio::time::sleep(MIN_PUBLISH_INTERVAL).await;
     }
 }

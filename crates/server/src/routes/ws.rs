@@ -2,7 +2,8 @@
 //! `/ws/gateway/<id>`.
 //!
 //! Each client gets the current state on connect, then a message whenever its stream's content
-//! changes, at most one per second. Frames are built once per overview and shared by every client.
+//! changes; the overview is published at most once per second, so every client gets at most one
+//! message per second, all in step. Frames are built once per overview and shared by every client.
 //! A client whose socket does not take a message within [`SEND_TIMEOUT`] is dropped (nobody waits
 //! on it, and the watch channel never queues more than the latest overview for it); clients are
 //! admitted up to `PW_WS_MAX_CLIENTS`; the server pings every [`PING_EVERY`] and drops clients
@@ -25,8 +26,6 @@ use super::AppState;
 use super::gateways::detail;
 use crate::engine::overview::Overview;
 
-/// Shortest time between two messages to one client.
-const MIN_INTERVAL: Duration = Duration::from_secs(1);
 /// A message the client's socket does not take within this drops the client.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// Server ping period; a client that has not answered the previous ping by the next is dropped.
@@ -204,7 +203,6 @@ async fn serve_client(
     if !send(&mut socket, Message::Text(last_sent.clone())).await {
         return;
     }
-    let mut sent_at = Instant::now();
     let mut heartbeat = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
     let mut awaiting_pong = false;
     loop {
@@ -213,7 +211,6 @@ async fn serve_client(
                 if changed.is_err() {
                     break; // the server is stopping
                 }
-                tokio::time::sleep_until(sent_at + MIN_INTERVAL).await;
                 let overview = updates.borrow_and_update().clone();
                 let Some(frame) = cache.frames(&overview).frame(&stream) else {
                     break;
@@ -225,7 +222,6 @@ async fn serve_client(
                     break;
                 }
                 last_sent = frame;
-                sent_at = Instant::now();
             }
             incoming = socket.recv() => match incoming {
                 None | Some(Err(_) | Ok(Message::Close(_))) => break,
