@@ -119,7 +119,7 @@ measure() {
     echo
     echo "| route | conns | ours req/s | p50 ms | p99 ms | minimal req/s | ratio |"
     echo "|---|---:|---:|---:|---:|---:|---:|"
-} >"$OUT"
+} >>"$OUT"
 
 for route in "${ROUTES[@]}"; do
     size=$(curl -s "$BASE$route" | wc -c)
