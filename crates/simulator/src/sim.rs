@@ -21,6 +21,7 @@ use crate::model::site::{Operation, Site};
 use crate::model::topology::Topology;
 use crate::tedapi::TedapiDocuments;
 use crate::tedapi::knobs::TedapiState;
+use crate::cloud::CloudState;
 use crate::{SimulatorConfig, SimulatorError, control, local, tedapi};
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it: a bug in one request
@@ -38,6 +39,7 @@ pub struct Sim {
     faults: Mutex<FaultTable>,
     counter: Mutex<RequestCounter>,
     tedapi: TedapiState,
+    cloud: CloudState,
     fixtures: Fixtures,
     vitals: VitalsSeed,
     config: SimulatorConfig,
@@ -69,6 +71,7 @@ impl Sim {
             faults: Mutex::new(FaultTable::default()),
             counter: Mutex::new(RequestCounter::default()),
             tedapi: TedapiState::default(),
+            cloud: CloudState::new(config.cloud_site_id),
             fixtures: Fixtures::load()?,
             vitals: VitalsSeed::load()?,
             config: config.clone(),
@@ -98,6 +101,11 @@ impl Sim {
     /// TEDAPI knobs and in-flight counts.
     pub fn tedapi(&self) -> &TedapiState {
         &self.tedapi
+    }
+
+    /// Cloud personas' knobs, tokens and site settings.
+    pub fn cloud(&self) -> &CloudState {
+        &self.cloud
     }
 
     /// Captured documents.
