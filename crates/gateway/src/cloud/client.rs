@@ -133,7 +133,9 @@ impl CloudClient {
     /// access token is empty (a "cold" start) or expired.
     pub(crate) async fn access_token(&self) -> Result<(Secret, u64), GatewayError> {
         let generation = self.token_generation.load(Ordering::Acquire);
-        let entry = match lock(&self.account).clone() {
+        // Bound first: a guard in the match scrutinee would live through the arms.
+        let loaded = lock(&self.account).clone();
+        let entry = match loaded {
             Some(entry) => entry,
             None => {
                 let entry = files::read_auth(&self.config.auth_dir, &self.config.email)?
