@@ -313,7 +313,9 @@ impl SimulatorHandle {
     /// `https://127.0.0.1:PORT/`: the base of both the SSO (`oauth2/v3/…`) and the Owner API
     /// (`api/1/…`); `None` when the cloud listener is off.
     pub fn cloud_url(&self) -> Option<String> {
-        self.cloud.as_ref().map(|cloud| format!("https://{}/", cloud.addr))
+        self.cloud
+            .as_ref()
+            .map(|cloud| format!("https://{}/", cloud.addr))
     }
 
     /// PEM of the test CA that issued the cloud listener's certificate.

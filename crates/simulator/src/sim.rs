@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use axum::Router;
 use axum::middleware;
 
+use crate::cloud::CloudState;
 use crate::control::counter::{CounterSnapshot, RequestCounter};
 use crate::control::faults::{FaultSpec, FaultTable};
 use crate::local::auth::Sessions;
@@ -21,7 +22,6 @@ use crate::model::site::{Operation, Site};
 use crate::model::topology::Topology;
 use crate::tedapi::TedapiDocuments;
 use crate::tedapi::knobs::TedapiState;
-use crate::cloud::CloudState;
 use crate::{SimulatorConfig, SimulatorError, control, local, tedapi};
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it: a bug in one request

@@ -26,7 +26,9 @@ pub struct Pkce {
 impl Pkce {
     /// A fresh pair from the system's random source.
     pub fn generate() -> Result<Self, GatewayError> {
-        Ok(Self::from_verifier(&URL_SAFE_NO_PAD.encode(random_bytes()?)))
+        Ok(Self::from_verifier(
+            &URL_SAFE_NO_PAD.encode(random_bytes()?),
+        ))
     }
 
     /// The pair of a given verifier (tests and resumed logins).
@@ -94,7 +96,11 @@ pub fn authorize_request(
 
 /// `base` joined with `path`, with exactly one `/` between them.
 pub fn endpoint(base: &str, path: &str) -> String {
-    format!("{}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'))
+    format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
 }
 
 /// The authorization code from what the user pasted: the whole redirect URL (its `state` must
@@ -134,7 +140,9 @@ pub fn parse_pasted_code(pasted: &str, expected_state: &str) -> Result<String, G
         return Err(bad(&format!("Tesla answered error {error:?}")));
     }
     if get("state") != Some(expected_state) {
-        return Err(bad("its state does not match this login (start the login again)"));
+        return Err(bad(
+            "its state does not match this login (start the login again)",
+        ));
     }
     match get("code") {
         Some(code) if !code.is_empty() => Ok(code.to_owned()),

@@ -9,6 +9,7 @@ use reqwest::Method;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use super::CloudClient;
 use super::auth::{CLIENT_ID, TokenAnswer, endpoint, parse_token_answer};
 use super::cache::Endpoint;
 use super::files::{self, AuthEntry, StoredTokens};
@@ -16,7 +17,6 @@ use super::sites::{EnergySite, energy_sites, recover_site, select_site};
 use super::transport::{
     Reply, TESLA_USER_AGENT, rate_limit_delay, transport_error, unwrap_envelope,
 };
-use super::CloudClient;
 use crate::{GatewayError, Secret};
 
 /// At most one stale-site recovery per this window (gateway-protocols §5.3).
@@ -106,7 +106,11 @@ impl CloudClient {
         if status == 429 {
             let pause = rate_limit_delay(&headers, &body, SystemTime::now());
             self.start_cooldown(pause);
-            tracing::warn!(path, ?pause, "Tesla cloud answered 429: pausing cloud requests");
+            tracing::warn!(
+                path,
+                ?pause,
+                "Tesla cloud answered 429: pausing cloud requests"
+            );
             return Err(GatewayError::RateLimited {
                 path: path.to_owned(),
                 status,
@@ -159,7 +163,9 @@ impl CloudClient {
         if needs_refresh(&entry.tokens, unix_now()) {
             self.refresh(generation).await?;
             let entry = lock(&self.account).clone();
-            let token = entry.map(|entry| entry.tokens.access_token).unwrap_or_default();
+            let token = entry
+                .map(|entry| entry.tokens.access_token)
+                .unwrap_or_default();
             return Ok((token, self.token_generation.load(Ordering::Acquire)));
         }
         Ok((entry.tokens.access_token, generation))
@@ -173,7 +179,9 @@ impl CloudClient {
             return Ok(());
         }
         let Some(mut entry) = lock(&self.account).clone() else {
-            return Err(GatewayError::Config("no Tesla login loaded: run setup".to_owned()));
+            return Err(GatewayError::Config(
+                "no Tesla login loaded: run setup".to_owned(),
+            ));
         };
         if entry.tokens.refresh_token.is_empty() {
             return Err(GatewayError::Config(format!(
@@ -183,7 +191,10 @@ impl CloudClient {
         }
         let form = vec![
             ("grant_type", "refresh_token".to_owned()),
-            ("refresh_token", entry.tokens.refresh_token.expose().to_owned()),
+            (
+                "refresh_token",
+                entry.tokens.refresh_token.expose().to_owned(),
+            ),
             ("client_id", CLIENT_ID.to_owned()),
         ];
         let answer = self.token_request(form).await?;
@@ -239,7 +250,9 @@ impl CloudClient {
         loop {
             let (token, generation) = self.access_token().await?;
             let payload = body.clone().map_or(Body::None, Body::Json);
-            let reply = self.send(method.clone(), &url, payload, Some(&token), path, false).await?;
+            let reply = self
+                .send(method.clone(), &url, payload, Some(&token), path, false)
+                .await?;
             match reply.status {
                 200..=299 => return unwrap_envelope(path, &reply.body),
                 401 if !retried => {
@@ -334,13 +347,20 @@ impl CloudClient {
         }
         let sites = self.sites().await?;
         let Some(site) = recover_site(stale, &sites) else {
-            tracing::warn!(site = stale.id, "energy site answered 404 and no replacement is clear");
+            tracing::warn!(
+                site = stale.id,
+                "energy site answered 404 and no replacement is clear"
+            );
             return Ok(None);
         };
         if site.id == stale.id {
             return Ok(None);
         }
-        tracing::warn!(old = stale.id, new = site.id, "energy site was renumbered: switching");
+        tracing::warn!(
+            old = stale.id,
+            new = site.id,
+            "energy site was renumbered: switching"
+        );
         if let Err(error) = files::write_site(&self.config.auth_dir, site.id) {
             tracing::warn!(%error, "cannot persist the new energy site id");
         }
@@ -374,7 +394,8 @@ impl CloudClient {
                         Endpoint::TariffRate => String::new(),
                         _ => "language=en".to_owned(),
                     };
-                    self.site_call(Method::GET, which.name(), &query, None).await
+                    self.site_call(Method::GET, which.name(), &query, None)
+                        .await
                 },
             )
             .await

@@ -122,7 +122,9 @@ fn meter(time: &Value, power: &Value, timeout: u64, total_current: Value) -> Map
 
 /// Inserts `key` just before `instant_total_current`, where the template has it.
 fn with_count(mut section: Map<String, Value>, count: Value) -> Value {
-    let total = section.remove("instant_total_current").unwrap_or(Value::Null);
+    let total = section
+        .remove("instant_total_current")
+        .unwrap_or(Value::Null);
     section.insert("num_meters_aggregated".to_owned(), count);
     section.insert("instant_total_current".to_owned(), total);
     Value::Object(section)

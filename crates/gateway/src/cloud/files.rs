@@ -67,7 +67,10 @@ fn file_error(path: &Path, source: io::Error) -> GatewayError {
 }
 
 fn invalid(path: &Path, why: &str) -> GatewayError {
-    file_error(path, io::Error::new(io::ErrorKind::InvalidData, why.to_owned()))
+    file_error(
+        path,
+        io::Error::new(io::ErrorKind::InvalidData, why.to_owned()),
+    )
 }
 
 /// Reads the entry of `email` (or of the first account when `email` is empty); `Ok(None)` when

@@ -128,11 +128,16 @@ impl CloudClient {
 
     /// A client whose caches and back-off windows read `clock` (for tests).
     pub fn with_clock(config: CloudConfig, clock: Arc<dyn Clock>) -> Result<Self, GatewayError> {
-        for (name, url) in [("auth", &config.auth_url), ("Owner API", &config.owner_api_url)] {
+        for (name, url) in [
+            ("auth", &config.auth_url),
+            ("Owner API", &config.owner_api_url),
+        ] {
             let parsed = reqwest::Url::parse(url)
                 .map_err(|err| GatewayError::Config(format!("{name} URL {url:?}: {err}")))?;
             if parsed.scheme() != "https" {
-                return Err(GatewayError::Config(format!("{name} URL {url:?} must be https")));
+                return Err(GatewayError::Config(format!(
+                    "{name} URL {url:?} must be https"
+                )));
             }
         }
         if !config.email.is_empty() && !valid_email(&config.email) {
@@ -177,17 +182,23 @@ impl CloudClient {
 
     /// Backup time remaining in hours (`backup_time_remaining`; 0.0 when missing).
     pub async fn time_remaining(&self) -> Result<f64, GatewayError> {
-        Ok(convert::time_remaining(&*self.cached(Endpoint::BackupTimeRemaining).await?))
+        Ok(convert::time_remaining(
+            &*self.cached(Endpoint::BackupTimeRemaining).await?,
+        ))
     }
 
     /// Whether charging from the grid is allowed (from `site_info`).
     pub async fn grid_charging(&self) -> Result<bool, GatewayError> {
-        Ok(convert::grid_charging(&*self.cached(Endpoint::SiteInfo).await?))
+        Ok(convert::grid_charging(
+            &*self.cached(Endpoint::SiteInfo).await?,
+        ))
     }
 
     /// The grid export rule (from `site_info`).
     pub async fn grid_export(&self) -> Result<String, GatewayError> {
-        Ok(convert::grid_export(&*self.cached(Endpoint::SiteInfo).await?))
+        Ok(convert::grid_export(
+            &*self.cached(Endpoint::SiteInfo).await?,
+        ))
     }
 
     /// `/api/tesla/tariff_rate`: the unwrapped tariff (a JSON string inside is parsed).
@@ -302,12 +313,16 @@ impl GatewayAccess for CloudClient {
     /// `POST …/grid_import_export` `{"disallow_charge_from_grid_with_solar_installed": !allowed}`.
     async fn set_grid_charging(&self, allowed: bool) -> Result<Value, GatewayError> {
         let body = json!({"disallow_charge_from_grid_with_solar_installed": !allowed});
-        self.command("grid_import_export", body).await.map(Value::from)
+        self.command("grid_import_export", body)
+            .await
+            .map(Value::from)
     }
 
     /// `POST …/grid_import_export` `{"customer_preferred_export_rule": rule}`.
     async fn set_grid_export(&self, rule: GridExportRule) -> Result<Value, GatewayError> {
         let body = json!({"customer_preferred_export_rule": rule.as_str()});
-        self.command("grid_import_export", body).await.map(Value::from)
+        self.command("grid_import_export", body)
+            .await
+            .map(Value::from)
     }
 }

@@ -2,7 +2,9 @@
 //! pasted redirect or code), the headless login with pasted tokens, and the site choice. Each
 //! step writes the reference's files, so the runtime (ours or the Python one) picks them up.
 
-use super::auth::{AuthorizeRequest, CLIENT_ID, authorize_request, jwt_email, jwt_expiry, parse_pasted_code};
+use super::auth::{
+    AuthorizeRequest, CLIENT_ID, authorize_request, jwt_email, jwt_expiry, parse_pasted_code,
+};
 use super::client::{apply_answer, lock, unix_now};
 use super::files::{self, AuthEntry, StoredTokens};
 use super::sites::{EnergySite, select_site};
@@ -47,9 +49,13 @@ impl CloudClient {
         access_token: Option<Secret>,
     ) -> Result<String, GatewayError> {
         if refresh_token.is_empty() {
-            return Err(GatewayError::Config("the refresh token is empty".to_owned()));
+            return Err(GatewayError::Config(
+                "the refresh token is empty".to_owned(),
+            ));
         }
-        let access_token = access_token.filter(|token| !token.is_empty()).unwrap_or_default();
+        let access_token = access_token
+            .filter(|token| !token.is_empty())
+            .unwrap_or_default();
         let now = unix_now().trunc();
         let expires_at = if access_token.is_empty() {
             0.0
@@ -58,7 +64,11 @@ impl CloudClient {
         };
         let tokens = StoredTokens {
             token_type: "Bearer".to_owned(),
-            expires_in: if expires_at > now { (expires_at - now) as u64 } else { DEFAULT_EXPIRES_IN },
+            expires_in: if expires_at > now {
+                (expires_at - now) as u64
+            } else {
+                DEFAULT_EXPIRES_IN
+            },
             access_token,
             refresh_token,
             id_token: Secret::default(),

@@ -44,7 +44,10 @@ pub fn energy_sites(products: &Value) -> Vec<EnergySite> {
 }
 
 /// The configured site (it must exist) or, with none configured, the first site.
-pub fn select_site(sites: &[EnergySite], configured: Option<u64>) -> Result<EnergySite, GatewayError> {
+pub fn select_site(
+    sites: &[EnergySite],
+    configured: Option<u64>,
+) -> Result<EnergySite, GatewayError> {
     match configured {
         Some(id) => sites.iter().find(|site| site.id == id).cloned().ok_or_else(|| {
             let known: Vec<String> = sites.iter().map(|site| site.id.to_string()).collect();
@@ -68,7 +71,10 @@ pub fn recover_site(current: &EnergySite, sites: &[EnergySite]) -> Option<Energy
         return Some(same.clone());
     }
     if let Some(gateway) = &current.gateway_id {
-        if let Some(site) = sites.iter().find(|site| site.gateway_id.as_ref() == Some(gateway)) {
+        if let Some(site) = sites
+            .iter()
+            .find(|site| site.gateway_id.as_ref() == Some(gateway))
+        {
             return Some(site.clone());
         }
     }

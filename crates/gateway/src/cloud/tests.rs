@@ -37,7 +37,10 @@ fn assert_same(got: &Value, expected: &Value, name: &str) {
 fn pkce_challenge_is_s256_base64url_without_padding() {
     // Cross-checked with Python: base64.urlsafe_b64encode(sha256(v)).rstrip(b"=").
     let pkce = Pkce::from_verifier("dBjftJeZ4CVP-mJ92K9qeCV1RPVIoQkv6ipdZzJt5H8");
-    assert_eq!(pkce.challenge, "Zm7_yPvq9gb5BSCX5Z1hXpdIwbuQqArUnSJrN-0tBK4");
+    assert_eq!(
+        pkce.challenge,
+        "Zm7_yPvq9gb5BSCX5Z1hXpdIwbuQqArUnSJrN-0tBK4"
+    );
     let fresh = Pkce::generate().expect("random");
     assert_eq!(fresh.verifier.expose().len(), 43);
     assert!(!fresh.challenge.contains('=') && !fresh.challenge.contains('+'));
@@ -56,7 +59,10 @@ fn authorize_url_carries_every_parameter() {
     assert_eq!(query["response_type"], "code");
     assert_eq!(query["code_challenge_method"], "S256");
     assert_eq!(query["code_challenge"], request.pkce.challenge);
-    assert_eq!(query["redirect_uri"], "https://auth.tesla.com/void/callback");
+    assert_eq!(
+        query["redirect_uri"],
+        "https://auth.tesla.com/void/callback"
+    );
     assert_eq!(query["state"], request.state);
     assert_eq!(query["login_hint"], "a@b.co");
     let other = authorize_request("https://sso.test", DEFAULT_REDIRECT_URI, None).expect("again");
@@ -68,30 +74,55 @@ fn authorize_url_carries_every_parameter() {
 fn pasted_answers() {
     let state = "s1";
     let cases: [(&str, Option<&str>); 9] = [
-        ("https://auth.tesla.com/void/callback?code=abc&state=s1", Some("abc")),
-        ("  https://auth.tesla.com/void/callback?state=s1&code=a%2Fb#x ", Some("a/b")),
-        ("tesla://auth/callback?code=xyz&state=s1&issuer=x", Some("xyz")),
+        (
+            "https://auth.tesla.com/void/callback?code=abc&state=s1",
+            Some("abc"),
+        ),
+        (
+            "  https://auth.tesla.com/void/callback?state=s1&code=a%2Fb#x ",
+            Some("a/b"),
+        ),
+        (
+            "tesla://auth/callback?code=xyz&state=s1&issuer=x",
+            Some("xyz"),
+        ),
         ("code=k-1&state=s1", Some("k-1")),
         ("RawCode_123.~", Some("RawCode_123.~")),
-        ("https://auth.tesla.com/void/callback?code=abc&state=other", None),
+        (
+            "https://auth.tesla.com/void/callback?code=abc&state=other",
+            None,
+        ),
         ("https://auth.tesla.com/void/callback?code=abc", None),
-        ("https://auth.tesla.com/void/callback?error=login_required&state=s1", None),
+        (
+            "https://auth.tesla.com/void/callback?error=login_required&state=s1",
+            None,
+        ),
         ("not a code", None),
     ];
     for (pasted, expected) in cases {
-        assert_eq!(parse_pasted_code(pasted, state).ok().as_deref(), expected, "{pasted}");
+        assert_eq!(
+            parse_pasted_code(pasted, state).ok().as_deref(),
+            expected,
+            "{pasted}"
+        );
     }
 }
 
 fn jwt_of(payload: &Value) -> String {
     use base64::Engine;
     let encode = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    format!("{}.{}.sig", encode(b"{}"), encode(payload.to_string().as_bytes()))
+    format!(
+        "{}.{}.sig",
+        encode(b"{}"),
+        encode(payload.to_string().as_bytes())
+    )
 }
 
 #[test]
 fn jwt_claims_without_signature_check() {
-    let token = jwt_of(&json!({"email": "a@b.co", "exp": 1700000000, "aud": ["https://owner-api.teslamotors.com/"]}));
+    let token = jwt_of(
+        &json!({"email": "a@b.co", "exp": 1700000000, "aud": ["https://owner-api.teslamotors.com/"]}),
+    );
     assert_eq!(jwt_email(&token).as_deref(), Some("a@b.co"));
     assert_eq!(jwt_expiry(&token), Some(1_700_000_000.0));
     assert!(jwt_has_owner_audience(&token));
@@ -103,8 +134,11 @@ fn jwt_claims_without_signature_check() {
 
 #[test]
 fn token_answers_keep_the_old_refresh_token() {
-    let answer = parse_token_answer("/t", br#"{"access_token":"A2","expires_in":3600,"token_type":"Bearer"}"#)
-        .expect("answer");
+    let answer = parse_token_answer(
+        "/t",
+        br#"{"access_token":"A2","expires_in":3600,"token_type":"Bearer"}"#,
+    )
+    .expect("answer");
     let mut tokens = StoredTokens {
         refresh_token: Secret::new("R1"),
         ..StoredTokens::default()
@@ -118,7 +152,10 @@ fn token_answers_keep_the_old_refresh_token() {
     assert!(needs_refresh(&tokens, 4600.0 - 30.0));
     assert!(!needs_refresh(&tokens, 4000.0));
     tokens.expires_at = 0.0;
-    assert!(!needs_refresh(&tokens, 1e12), "unknown expiry: wait for a 401");
+    assert!(
+        !needs_refresh(&tokens, 1e12),
+        "unknown expiry: wait for a 401"
+    );
     tokens.access_token = Secret::default();
     assert!(needs_refresh(&tokens, 0.0), "cold start");
 }
@@ -134,9 +171,13 @@ fn auth_file_round_trip_preserves_foreign_keys_and_is_private() {
                         "sso": {"access_token": "", "refresh_token": "R0", "expires_at": 0, "keep": true}}}"#,
     )
     .expect("seed");
-    let first = files::read_auth(dir.path(), "").expect("read").expect("first");
+    let first = files::read_auth(dir.path(), "")
+        .expect("read")
+        .expect("first");
     assert_eq!(first.email, "other@x.co");
-    let mut entry = files::read_auth(dir.path(), "me@x.co").expect("read").expect("entry");
+    let mut entry = files::read_auth(dir.path(), "me@x.co")
+        .expect("read")
+        .expect("entry");
     assert!(entry.tokens.access_token.is_empty());
     assert_eq!(entry.tokens.refresh_token.expose(), "R0");
     entry.tokens = StoredTokens {
@@ -155,9 +196,15 @@ fn auth_file_round_trip_preserves_foreign_keys_and_is_private() {
     assert_eq!(document["me@x.co"]["sso"]["keep"], true);
     assert_eq!(document["me@x.co"]["sso"]["expires_at"], 1_700_000_000u64);
     assert_eq!(document["me@x.co"]["sso"]["id_token"], "I");
-    let again = files::read_auth(dir.path(), "me@x.co").expect("read").expect("entry");
+    let again = files::read_auth(dir.path(), "me@x.co")
+        .expect("read")
+        .expect("entry");
     assert_eq!(again.tokens.access_token.expose(), "A");
-    assert!(files::read_auth(dir.path(), "nobody@x.co").expect("read").is_none());
+    assert!(
+        files::read_auth(dir.path(), "nobody@x.co")
+            .expect("read")
+            .is_none()
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -167,11 +214,14 @@ fn auth_file_round_trip_preserves_foreign_keys_and_is_private() {
     // Only the target remains: no temp files left behind.
     assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1);
     let fresh = tempfile::tempdir().expect("dir");
-    files::write_auth(fresh.path(), &AuthEntry {
-        email: "n@x.co".into(),
-        url: files::DEFAULT_SSO_URL.into(),
-        tokens: StoredTokens::default(),
-    })
+    files::write_auth(
+        fresh.path(),
+        &AuthEntry {
+            email: "n@x.co".into(),
+            url: files::DEFAULT_SSO_URL.into(),
+            tokens: StoredTokens::default(),
+        },
+    )
     .expect("new file");
     assert!(format!("{entry:?}").contains("***") && !format!("{entry:?}").contains("\"R\""));
 }
@@ -181,7 +231,10 @@ fn site_file_is_plain_decimal() {
     let dir = tempfile::tempdir().expect("dir");
     assert_eq!(files::read_site(dir.path()), None);
     files::write_site(dir.path(), 429124).expect("write");
-    assert_eq!(std::fs::read_to_string(files::site_path(dir.path())).expect("text"), "429124");
+    assert_eq!(
+        std::fs::read_to_string(files::site_path(dir.path())).expect("text"),
+        "429124"
+    );
     assert_eq!(files::read_site(dir.path()), Some(429124));
     std::fs::write(files::site_path(dir.path()), "garbage").expect("write");
     assert_eq!(files::read_site(dir.path()), None);
@@ -200,33 +253,54 @@ fn mapping_matches_the_reference_outputs() {
         ("api.site_info", convert::site_info(&info)),
         ("api.meters.aggregates", convert::aggregates(&live, &info)),
         ("api.operation", convert::operation(&info)),
-        ("api.system_status", convert::system_status(&status, &info, &live)),
+        (
+            "api.system_status",
+            convert::system_status(&status, &info, &live),
+        ),
         ("vitals", convert::vitals(&info, &live, 1_706_097_600)),
     ];
     for (name, got) in cases {
         assert_same(&got, &fixture(&format!("expected/{name}.json")), name);
     }
     let extra = fixture("expected/grid_charging_export.json");
-    assert_eq!(json!(convert::grid_charging(&info)), extra["get_grid_charging"]);
+    assert_eq!(
+        json!(convert::grid_charging(&info)),
+        extra["get_grid_charging"]
+    );
     assert_eq!(json!(convert::grid_export(&info)), extra["get_grid_export"]);
     let hours = convert::time_remaining(&response("owner-api/backup_time_remaining.json"));
-    assert_eq!(json!(hours), fixture("expected/time_remaining.json")["hours"]);
+    assert_eq!(
+        json!(hours),
+        fixture("expected/time_remaining.json")["hours"]
+    );
 }
 
 #[test]
 fn mapping_edge_cases() {
     assert_eq!(convert::soe(&json!({}))["percentage"], json!(5.0));
-    assert_eq!(convert::operation(&json!({}))["backup_reserve_percent"], json!(5.0));
+    assert_eq!(
+        convert::operation(&json!({}))["backup_reserve_percent"],
+        json!(5.0)
+    );
     let islanded = json!({"grid_status": "Inactive", "island_status": "off_grid"});
-    assert_eq!(convert::grid_status(&islanded)["grid_status"], "SystemIslandedActive");
-    assert_eq!(convert::grid_status(&json!({"grid_status": ""}))["grid_status"], "SystemGridConnected");
+    assert_eq!(
+        convert::grid_status(&islanded)["grid_status"],
+        "SystemIslandedActive"
+    );
+    assert_eq!(
+        convert::grid_status(&json!({"grid_status": ""}))["grid_status"],
+        "SystemGridConnected"
+    );
     let vitals = convert::vitals(&json!({"id": "nodashes"}), &islanded, 1);
     let block = &vitals["STSTSM--nodashes"];
     assert_eq!(block["partNumber"], Value::Null);
     assert_eq!(block["alerts"], json!(["UnscheduledIslandContactorOpen"]));
     let info = json!({"components": {"solar": true, "non_export_configured": true,
                                      "disallow_charge_from_grid_with_solar_installed": true}});
-    assert_eq!(convert::aggregates(&json!({}), &info)["solar"]["num_meters_aggregated"], 1);
+    assert_eq!(
+        convert::aggregates(&json!({}), &info)["solar"]["num_meters_aggregated"],
+        1
+    );
     assert_eq!(convert::grid_export(&info), "never");
     assert!(!convert::grid_charging(&info));
 }
@@ -235,14 +309,26 @@ fn mapping_edge_cases() {
 fn products_and_site_choice() {
     let mut products = response("owner-api/products.json");
     if let Some(list) = products.as_array_mut() {
-        list.insert(0, json!({"energy_site_id": 7, "resource_type": "solar", "site_name": "Barn"}));
+        list.insert(
+            0,
+            json!({"energy_site_id": 7, "resource_type": "solar", "site_name": "Barn"}),
+        );
     }
     let sites = energy_sites(&products);
-    assert_eq!(sites.iter().map(|site| site.id).collect::<Vec<_>>(), vec![429124, 7]);
-    assert_eq!(sites[0].gateway_id.as_deref(), Some("1112345-00-E--TG0123456789"));
+    assert_eq!(
+        sites.iter().map(|site| site.id).collect::<Vec<_>>(),
+        vec![429124, 7]
+    );
+    assert_eq!(
+        sites[0].gateway_id.as_deref(),
+        Some("1112345-00-E--TG0123456789")
+    );
     assert_eq!(select_site(&sites, None).expect("first").id, 429124);
     assert_eq!(select_site(&sites, Some(7)).expect("configured").id, 7);
-    assert!(matches!(select_site(&sites, Some(1)), Err(GatewayError::Config(_))));
+    assert!(matches!(
+        select_site(&sites, Some(1)),
+        Err(GatewayError::Config(_))
+    ));
     assert!(select_site(&[], None).is_err());
 
     let site = |id, name: &str, gateway: Option<&str>| EnergySite {
@@ -258,25 +344,47 @@ fn products_and_site_choice() {
     assert_eq!(recover_site(&stale, &by_name).map(|s| s.id), Some(3));
     let ambiguous = [site(3, "Home", None), site(4, "Home", None)];
     assert_eq!(recover_site(&stale, &ambiguous), None);
-    assert_eq!(recover_site(&stale, &[site(9, "X", None)]).map(|s| s.id), Some(9));
+    assert_eq!(
+        recover_site(&stale, &[site(9, "X", None)]).map(|s| s.id),
+        Some(9)
+    );
 }
 
 #[test]
 fn envelopes_and_command_answers() {
-    assert_eq!(unwrap_envelope("/p", br#"{"response": {"a": 1}}"#).expect("ok"), json!({"a": 1}));
-    assert!(matches!(unwrap_envelope("/p", b""), Err(GatewayError::Empty { .. })));
-    assert!(matches!(unwrap_envelope("/p", b"{}"), Err(GatewayError::Malformed { .. })));
-    assert!(matches!(unwrap_envelope("/p", b"{"), Err(GatewayError::Malformed { .. })));
+    assert_eq!(
+        unwrap_envelope("/p", br#"{"response": {"a": 1}}"#).expect("ok"),
+        json!({"a": 1})
+    );
+    assert!(matches!(
+        unwrap_envelope("/p", b""),
+        Err(GatewayError::Empty { .. })
+    ));
+    assert!(matches!(
+        unwrap_envelope("/p", b"{}"),
+        Err(GatewayError::Malformed { .. })
+    ));
+    assert!(matches!(
+        unwrap_envelope("/p", b"{"),
+        Err(GatewayError::Malformed { .. })
+    ));
     let cases: [(Value, Option<&str>); 6] = [
         (json!({"code": 201, "message": "Updated"}), Some("Updated")),
-        (json!({"Code": 200, "Message": "Backup reserve updated"}), Some("Backup reserve updated")),
+        (
+            json!({"Code": 200, "Message": "Backup reserve updated"}),
+            Some("Backup reserve updated"),
+        ),
         (json!({"CODE": "201"}), Some("")),
         (json!({"code": 400, "message": "bad"}), None),
         (json!({"message": "no code"}), None),
         (json!(true), None),
     ];
     for (answer, expected) in cases {
-        assert_eq!(command_result("backup", &answer).ok().as_deref(), expected, "{answer}");
+        assert_eq!(
+            command_result("backup", &answer).ok().as_deref(),
+            expected,
+            "{answer}"
+        );
     }
 }
 
@@ -284,17 +392,39 @@ fn envelopes_and_command_answers() {
 fn rate_limit_delays() {
     let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").expect("date");
     let mut headers = HeaderMap::new();
-    assert_eq!(rate_limit_delay(&headers, b"", now), DEFAULT_RATE_LIMIT_PAUSE);
     assert_eq!(
-        rate_limit_delay(&headers, b"{\"error\":\"Rate limited. Retry in 42 seconds.\"}", now),
+        rate_limit_delay(&headers, b"", now),
+        DEFAULT_RATE_LIMIT_PAUSE
+    );
+    assert_eq!(
+        rate_limit_delay(
+            &headers,
+            b"{\"error\":\"Rate limited. Retry in 42 seconds.\"}",
+            now
+        ),
         Duration::from_secs(42)
     );
-    assert_eq!(rate_limit_delay(&headers, b"retry after 7s", now), Duration::from_secs(7));
-    assert_eq!(rate_limit_delay(&headers, b"retry 3 apples", now), DEFAULT_RATE_LIMIT_PAUSE);
-    headers.insert(RETRY_AFTER, HeaderValue::from_static("Sun, 06 Nov 1994 08:50:07 GMT"));
-    assert_eq!(rate_limit_delay(&headers, b"Retry in 42 seconds", now), Duration::from_secs(30));
+    assert_eq!(
+        rate_limit_delay(&headers, b"retry after 7s", now),
+        Duration::from_secs(7)
+    );
+    assert_eq!(
+        rate_limit_delay(&headers, b"retry 3 apples", now),
+        DEFAULT_RATE_LIMIT_PAUSE
+    );
+    headers.insert(
+        RETRY_AFTER,
+        HeaderValue::from_static("Sun, 06 Nov 1994 08:50:07 GMT"),
+    );
+    assert_eq!(
+        rate_limit_delay(&headers, b"Retry in 42 seconds", now),
+        Duration::from_secs(30)
+    );
     headers.insert(RETRY_AFTER, HeaderValue::from_static("99999999"));
-    assert_eq!(rate_limit_delay(&headers, b"", SystemTime::now()), MAX_RATE_LIMIT_PAUSE);
+    assert_eq!(
+        rate_limit_delay(&headers, b"", SystemTime::now()),
+        MAX_RATE_LIMIT_PAUSE
+    );
 }
 
 #[test]
@@ -313,5 +443,8 @@ fn config_is_checked_and_tls_offers_h2() {
     };
     assert!(CloudClient::new(bad_ca).is_err());
     let tls = transport::cloud_tls_config(None).expect("tls");
-    assert_eq!(tls.alpn_protocols, vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
+    assert_eq!(
+        tls.alpn_protocols,
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    );
 }

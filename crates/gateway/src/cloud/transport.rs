@@ -27,7 +27,10 @@ pub const MAX_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(3600);
 
 /// Builds the cloud HTTP client: HTTP/2 or HTTP/1.1 by ALPN, TLS 1.3, certificates verified
 /// against the system roots or, when `ca_pem` is given, against that CA only (tests).
-pub fn cloud_client(timeout: Duration, ca_pem: Option<&str>) -> Result<reqwest::Client, GatewayError> {
+pub fn cloud_client(
+    timeout: Duration,
+    ca_pem: Option<&str>,
+) -> Result<reqwest::Client, GatewayError> {
     if timeout.is_zero() {
         return Err(GatewayError::Config(
             "the cloud timeout must be longer than zero".to_owned(),
@@ -50,7 +53,8 @@ pub fn cloud_client(timeout: Duration, ca_pem: Option<&str>) -> Result<reqwest::
 /// The rustls configuration of cloud traffic: ring, TLS 1.3 only, ALPN `h2` then `http/1.1`.
 pub(crate) fn cloud_tls_config(ca_pem: Option<&str>) -> Result<rustls::ClientConfig, GatewayError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config_error = |err: &dyn std::fmt::Display| GatewayError::Config(format!("cloud TLS: {err}"));
+    let config_error =
+        |err: &dyn std::fmt::Display| GatewayError::Config(format!("cloud TLS: {err}"));
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         // Tesla pins TLS 1.3 for the cloud (gateway-protocols §5.1).
         .with_protocol_versions(&[&rustls::version::TLS13])
@@ -58,9 +62,10 @@ pub(crate) fn cloud_tls_config(ca_pem: Option<&str>) -> Result<rustls::ClientCon
     let mut config = match ca_pem {
         Some(pem) => {
             let mut roots = rustls::RootCertStore::empty();
-            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem.as_bytes())
-                .collect::<Result<_, _>>()
-                .map_err(|err| config_error(&err))?;
+            let certs: Vec<CertificateDer<'static>> =
+                CertificateDer::pem_slice_iter(pem.as_bytes())
+                    .collect::<Result<_, _>>()
+                    .map_err(|err| config_error(&err))?;
             if certs.is_empty() {
                 return Err(GatewayError::Config(
                     "cloud TLS: the CA file holds no certificate".to_owned(),
@@ -93,7 +98,11 @@ pub(crate) struct Reply {
 }
 
 /// Maps a transport error to the error class callers act on.
-pub(crate) fn transport_error(target: &str, timeout: Duration, err: &reqwest::Error) -> GatewayError {
+pub(crate) fn transport_error(
+    target: &str,
+    timeout: Duration,
+    err: &reqwest::Error,
+) -> GatewayError {
     if err.is_timeout() {
         GatewayError::Timeout {
             target: target.to_owned(),

@@ -32,7 +32,11 @@ impl CloudClient {
                 "set_operation needs a reserve level or a mode".to_owned(),
             ));
         }
-        let din = self.site().await?.gateway_id.map_or(Value::Null, Value::from);
+        let din = self
+            .site()
+            .await?
+            .gateway_id
+            .map_or(Value::Null, Value::from);
         let mut result = Map::new();
         if let Some(level) = reserve {
             // The reference sends int(level): truncated, app scale.

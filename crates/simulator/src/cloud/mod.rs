@@ -117,7 +117,10 @@ pub(crate) fn app(sim: Arc<Sim>) -> Router {
             "/api/1/energy_sites/{id}/{name}",
             get(owner::site_get).post(owner::site_post),
         )
-        .layer(middleware::from_fn_with_state(Arc::clone(&sim), reject_http1))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&sim),
+            reject_http1,
+        ))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&sim),
             crate::control::faults::inject,

@@ -61,7 +61,10 @@ pub(crate) async fn authorize(
     let separator = if redirect_uri.contains('?') { '&' } else { '?' };
     (
         StatusCode::FOUND,
-        [(header::LOCATION, format!("{redirect_uri}{separator}{query}"))],
+        [(
+            header::LOCATION,
+            format!("{redirect_uri}{separator}{query}"),
+        )],
     )
         .into_response()
 }
@@ -86,9 +89,17 @@ fn fields(headers: &HeaderMap, body: &Bytes) -> Option<HashMap<String, String>> 
 }
 
 /// Issues tokens for a code (PKCE checked) or a refresh token.
-pub(crate) async fn token(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn token(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Some(form) = fields(&headers, &body) else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "unreadable body");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "unreadable body",
+        );
     };
     let get = |key: &str| form.get(key).map(String::as_str).unwrap_or_default();
     if get("client_id") != CLIENT_ID {
@@ -103,12 +114,21 @@ pub(crate) async fn token(State(sim): State<Arc<Sim>>, headers: HeaderMap, body:
             let Some(pending) = registry.take_code(get("code")) else {
                 return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "unknown code");
             };
-            let digest = ring::digest::digest(&ring::digest::SHA256, get("code_verifier").as_bytes());
+            let digest =
+                ring::digest::digest(&ring::digest::SHA256, get("code_verifier").as_bytes());
             if URL_SAFE_NO_PAD.encode(digest.as_ref()) != pending.challenge {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "PKCE verification failed");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "PKCE verification failed",
+                );
             }
             if get("redirect_uri") != pending.redirect_uri {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "redirect_uri mismatch");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "redirect_uri mismatch",
+                );
             }
             registry.exchange(&pending.email, now, knobs.token_lifetime_secs)
         }
@@ -126,7 +146,11 @@ pub(crate) async fn token(State(sim): State<Arc<Sim>>, headers: HeaderMap, body:
             match refreshed {
                 Some(issued) => issued,
                 None => {
-                    return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "refresh token rejected");
+                    return oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        "refresh token rejected",
+                    );
                 }
             }
         }

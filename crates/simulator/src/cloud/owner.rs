@@ -38,17 +38,23 @@ fn error(status: StatusCode, text: &str) -> Response {
 }
 
 /// 401 for a missing, unknown or expired token; 403 for a cold-started login under the knob.
-fn check_token(sim: &Sim, headers: &HeaderMap) -> Result<(), Response> {
+/// `None` when the request may proceed, else the refusal.
+fn check_token(sim: &Sim, headers: &HeaderMap) -> Option<Response> {
     let Some(token) = Credentials::from_headers(headers).bearer else {
-        return Err(error(StatusCode::UNAUTHORIZED, "missing bearer token"));
+        return Some(error(StatusCode::UNAUTHORIZED, "missing bearer token"));
     };
     let now = ns_to_secs(sim.now_ns());
     let cloud = sim.cloud();
-    match cloud.registry().check(&token, now) {
-        TokenCheck::Ok => Ok(()),
-        TokenCheck::Cold if !cloud.knobs().cold_refresh_403 => Ok(()),
-        TokenCheck::Cold => Err(error(StatusCode::FORBIDDEN, "token not authorized for owner-api")),
-        TokenCheck::Invalid => Err(error(StatusCode::UNAUTHORIZED, "invalid bearer token")),
+    // Bound first: the registry guard must not live through the knob lookup below.
+    let check = cloud.registry().check(&token, now);
+    match check {
+        TokenCheck::Ok => None,
+        TokenCheck::Cold if !cloud.knobs().cold_refresh_403 => None,
+        TokenCheck::Cold => Some(error(
+            StatusCode::FORBIDDEN,
+            "token not authorized for owner-api",
+        )),
+        TokenCheck::Invalid => Some(error(StatusCode::UNAUTHORIZED, "invalid bearer token")),
     }
 }
 
@@ -72,7 +78,7 @@ fn battery_entry(sim: &Sim, snapshot: &Snapshot, site_id: u64) -> Value {
 
 /// `GET /api/1/products`: one vehicle-free list with the battery site.
 pub(crate) async fn products(State(sim): State<Arc<Sim>>, headers: HeaderMap) -> Response {
-    if let Err(response) = check_token(&sim, &headers) {
+    if let Some(response) = check_token(&sim, &headers) {
         return response;
     }
     let snapshot = sim.snapshot();
@@ -166,13 +172,13 @@ fn site_info(sim: &Sim, snapshot: &Snapshot) -> Value {
 }
 
 /// Checks the token and the site id (404 for an unknown or renumbered site).
-fn admit(sim: &Sim, headers: &HeaderMap, id: &str) -> Result<(), Response> {
-    check_token(sim, headers)?;
-    let current = sim.cloud().site().site_id;
-    if id.parse::<u64>().ok() != Some(current) {
-        return Err(error(StatusCode::NOT_FOUND, "site not found"));
+fn admit(sim: &Sim, headers: &HeaderMap, id: &str) -> Option<Response> {
+    if let Some(refusal) = check_token(sim, headers) {
+        return Some(refusal);
     }
-    Ok(())
+    let current = sim.cloud().site().site_id;
+    (id.parse::<u64>().ok() != Some(current))
+        .then(|| error(StatusCode::NOT_FOUND, "site not found"))
 }
 
 /// `GET /api/1/energy_sites/{id}/{name}`.
@@ -181,7 +187,7 @@ pub(crate) async fn site_get(
     Path((id, name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(response) = admit(&sim, &headers, &id) {
+    if let Some(response) = admit(&sim, &headers, &id) {
         return response;
     }
     let snapshot = sim.snapshot();
@@ -211,7 +217,7 @@ pub(crate) async fn site_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(response) = admit(&sim, &headers, &id) {
+    if let Some(response) = admit(&sim, &headers, &id) {
         return response;
     }
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
@@ -219,8 +225,14 @@ pub(crate) async fn site_post(
     };
     match name.as_str() {
         "backup" => {
-            let Some(app) = body["backup_reserve_percent"].as_f64().filter(|p| (0.0..=100.0).contains(p)) else {
-                return error(StatusCode::BAD_REQUEST, "backup_reserve_percent must be 0-100");
+            let Some(app) = body["backup_reserve_percent"]
+                .as_f64()
+                .filter(|p| (0.0..=100.0).contains(p))
+            else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "backup_reserve_percent must be 0-100",
+                );
             };
             let current = sim.snapshot().operation;
             sim.set_operation(Operation {

@@ -131,7 +131,8 @@ impl Registry {
             "iat": now.trunc() as u64,
             "exp": expires_at.trunc() as u64,
         }));
-        self.access.insert(access.clone(), Access { expires_at, family });
+        self.access
+            .insert(access.clone(), Access { expires_at, family });
         (access, id_token)
     }
 
@@ -178,7 +179,13 @@ impl Registry {
 
     /// A login made elsewhere: bootstrapped → both tokens work; cold → only a refresh token,
     /// whose refreshed access tokens get 403 under the cold-start rule.
-    pub(crate) fn mint(&mut self, email: &str, bootstrapped: bool, now: f64, lifetime: u64) -> CloudTokens {
+    pub(crate) fn mint(
+        &mut self,
+        email: &str,
+        bootstrapped: bool,
+        now: f64,
+        lifetime: u64,
+    ) -> CloudTokens {
         let family = self.new_family(email, bootstrapped);
         let access_token = if bootstrapped {
             self.issue_access(family, now, lifetime).0
