@@ -6,6 +6,7 @@
 //! no hidden retries, cooldowns honouring `Retry-After`, negative caches, re-login at most once per
 //! cooldown, and a count of every upstream request.
 
+pub mod cloud;
 pub mod control;
 pub mod error;
 pub mod http;

@@ -11,6 +11,7 @@
 //!
 //! Everything listens on one HTTPS address with a certificate generated at start.
 
+pub mod cloud;
 mod control;
 mod local;
 pub mod model;
@@ -21,6 +22,7 @@ mod tls;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
+pub use cloud::{CloudKnobs, CloudTokens};
 pub use control::counter::CounterSnapshot;
 pub use control::faults::{FaultKind, FaultSpec};
 pub use model::reading::SiteReading;
@@ -51,6 +53,12 @@ pub struct SimulatorConfig {
     pub utc_offset_secs: i32,
     /// Which site is simulated (default: two Powerwall 2).
     pub topology: TopologyKind,
+    /// Address of the cloud listener (Tesla SSO and Owner API); `None` starts none.
+    pub cloud_bind: Option<SocketAddr>,
+    /// The Owner API's `energy_site_id` of the site.
+    pub cloud_site_id: u64,
+    /// The Owner API's `site_name`.
+    pub cloud_site_name: String,
 }
 
 impl Default for SimulatorConfig {
@@ -65,6 +73,9 @@ impl Default for SimulatorConfig {
             freeze_clock: false,
             utc_offset_secs: -8 * 3600,
             topology: TopologyKind::Pw2,
+            cloud_bind: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
+            cloud_site_id: 429_124,
+            cloud_site_name: "My Home".to_owned(),
         }
     }
 }
@@ -139,12 +150,56 @@ pub async fn start(config: SimulatorConfig) -> Result<SimulatorHandle, Simulator
             tracing::error!(%error, "simulator server stopped");
         }
     });
+    let cloud = match config.cloud_bind {
+        Some(bind) => Some(start_cloud(bind, Arc::clone(&sim))?),
+        None => None,
+    };
     tracing::info!(%addr, firmware = %config.firmware, topology = %config.topology, "simulator listening");
     Ok(SimulatorHandle {
         addr,
         sim,
         shutdown,
+        cloud,
     })
+}
+
+/// The cloud listener: HTTP/2 and HTTP/1.1 (ALPN), certificate from a test CA.
+fn start_cloud(bind: SocketAddr, sim: Arc<Sim>) -> Result<CloudListener, SimulatorError> {
+    let tls = cloud::tls::generate()?;
+    let bind_error = |source| SimulatorError::Bind { addr: bind, source };
+    let listener = std::net::TcpListener::bind(bind).map_err(bind_error)?;
+    let addr = listener
+        .local_addr()
+        .and_then(|addr| listener.set_nonblocking(true).map(|()| addr))
+        .map_err(bind_error)?;
+    let server = axum_server::from_tcp_rustls(
+        listener,
+        axum_server::tls_rustls::RustlsConfig::from_config(Arc::clone(&tls.server)),
+    )
+    .map_err(bind_error)?;
+    let shutdown = axum_server::Handle::new();
+    let serving = server
+        .handle(shutdown.clone())
+        .serve(cloud::app(sim).into_make_service());
+    tokio::spawn(async move {
+        if let Err(error) = serving.await {
+            tracing::error!(%error, "simulator cloud listener stopped");
+        }
+    });
+    tracing::info!(%addr, "simulator cloud (Tesla SSO + Owner API) listening");
+    Ok(CloudListener {
+        addr,
+        ca_pem: tls.ca_pem,
+        shutdown,
+    })
+}
+
+/// The running cloud listener.
+#[derive(Debug)]
+struct CloudListener {
+    addr: SocketAddr,
+    ca_pem: String,
+    shutdown: axum_server::Handle<SocketAddr>,
 }
 
 /// A running simulator; dropping it (or calling [`SimulatorHandle::shutdown`]) stops it.
@@ -153,6 +208,7 @@ pub struct SimulatorHandle {
     addr: SocketAddr,
     sim: Arc<Sim>,
     shutdown: axum_server::Handle<SocketAddr>,
+    cloud: Option<CloudListener>,
 }
 
 impl SimulatorHandle {
@@ -246,5 +302,61 @@ impl SimulatorHandle {
 impl Drop for SimulatorHandle {
     fn drop(&mut self) {
         self.shutdown.shutdown();
+        if let Some(cloud) = &self.cloud {
+            cloud.shutdown.shutdown();
+        }
+    }
+}
+
+/// The cloud personas (Tesla SSO and Owner API, on their own listener).
+impl SimulatorHandle {
+    /// `https://127.0.0.1:PORT/`: the base of both the SSO (`oauth2/v3/…`) and the Owner API
+    /// (`api/1/…`); `None` when the cloud listener is off.
+    pub fn cloud_url(&self) -> Option<String> {
+        self.cloud
+            .as_ref()
+            .map(|cloud| format!("https://{}/", cloud.addr))
+    }
+
+    /// PEM of the test CA that issued the cloud listener's certificate.
+    pub fn cloud_ca_pem(&self) -> Option<String> {
+        self.cloud.as_ref().map(|cloud| cloud.ca_pem.clone())
+    }
+
+    /// The cloud knobs now.
+    pub fn cloud_knobs(&self) -> CloudKnobs {
+        self.sim.cloud().knobs()
+    }
+
+    /// Replaces the cloud knobs.
+    pub fn set_cloud_knobs(&self, knobs: CloudKnobs) {
+        self.sim.cloud().set_knobs(knobs);
+    }
+
+    /// The current `energy_site_id`.
+    pub fn cloud_site_id(&self) -> u64 {
+        self.sim.cloud().site().site_id
+    }
+
+    /// Renumbers the site (same gateway id, new site id); returns the new id.
+    pub fn renumber_cloud_site(&self) -> u64 {
+        self.sim.cloud().renumber()
+    }
+
+    /// Tokens of a login made elsewhere for the configured email: `bootstrapped` gives a working
+    /// access token; otherwise only a refresh token (a "cold" login).
+    pub fn mint_cloud_tokens(&self, bootstrapped: bool) -> CloudTokens {
+        let now = model::clock::ns_to_secs(self.sim.now_ns());
+        let lifetime = self.sim.cloud().knobs().token_lifetime_secs;
+        let email = self.sim.config().email.clone();
+        self.sim
+            .cloud()
+            .registry()
+            .mint(&email, bootstrapped, now, lifetime)
+    }
+
+    /// Expires every issued access token (the next Owner API call answers 401).
+    pub fn expire_cloud_access_tokens(&self) {
+        self.sim.cloud().registry().expire_access_tokens();
     }
 }

@@ -63,6 +63,7 @@ async fn main() -> ExitCode {
         freeze_clock: args.freeze_clock,
         utc_offset_secs: args.utc_offset_minutes.saturating_mul(60),
         topology: args.topology,
+        ..SimulatorConfig::default()
     };
     let handle = match start(config).await {
         Ok(handle) => handle,

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use axum::Router;
 use axum::middleware;
 
+use crate::cloud::CloudState;
 use crate::control::counter::{CounterSnapshot, RequestCounter};
 use crate::control::faults::{FaultSpec, FaultTable};
 use crate::local::auth::Sessions;
@@ -38,6 +39,7 @@ pub struct Sim {
     faults: Mutex<FaultTable>,
     counter: Mutex<RequestCounter>,
     tedapi: TedapiState,
+    cloud: CloudState,
     fixtures: Fixtures,
     vitals: VitalsSeed,
     config: SimulatorConfig,
@@ -69,6 +71,7 @@ impl Sim {
             faults: Mutex::new(FaultTable::default()),
             counter: Mutex::new(RequestCounter::default()),
             tedapi: TedapiState::default(),
+            cloud: CloudState::new(config.cloud_site_id),
             fixtures: Fixtures::load()?,
             vitals: VitalsSeed::load()?,
             config: config.clone(),
@@ -98,6 +101,11 @@ impl Sim {
     /// TEDAPI knobs and in-flight counts.
     pub fn tedapi(&self) -> &TedapiState {
         &self.tedapi
+    }
+
+    /// Cloud personas' knobs, tokens and site settings.
+    pub fn cloud(&self) -> &CloudState {
+        &self.cloud
     }
 
     /// Captured documents.

@@ -1,0 +1,247 @@
+//! Per-endpoint answer cache with single flight (gateway-protocols §5.4): concurrent callers of
+//! one endpoint share one upstream call; answers live for the endpoint's TTL. Failures are not
+//! cached (as the reference), but callers that waited on a failed call share its error instead of
+//! sending their own, so a failing cloud costs one request per round, not one per caller.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::GatewayError;
+
+/// The cached Owner API reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// `site_status` ("SITE_SUMMARY").
+    SiteStatus,
+    /// `live_status` ("SITE_DATA").
+    LiveStatus,
+    /// `site_info` ("SITE_CONFIG").
+    SiteInfo,
+    /// `backup_time_remaining`.
+    BackupTimeRemaining,
+    /// `tariff_rate` ("SITE_TARIFF").
+    TariffRate,
+}
+
+impl Endpoint {
+    /// The path below `api/1/energy_sites/{id}/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SiteStatus => "site_status",
+            Self::LiveStatus => "live_status",
+            Self::SiteInfo => "site_info",
+            Self::BackupTimeRemaining => "backup_time_remaining",
+            Self::TariffRate => "tariff_rate",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct SlotState {
+    value: Option<(Instant, Arc<Value>)>,
+    /// Outcome of the last finished call, shared with the callers that waited for it.
+    last: Option<(u64, Result<Arc<Value>, GatewayError>)>,
+    finished: u64,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    flight: tokio::sync::Mutex<()>,
+    state: Mutex<SlotState>,
+}
+
+impl Slot {
+    fn lock(&self) -> MutexGuard<'_, SlotState> {
+        // Whole values are swapped in, so a poisoned lock still holds a consistent state.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The cache of one cloud client.
+#[derive(Debug, Default)]
+pub(crate) struct AnswerCache {
+    slots: Mutex<HashMap<Endpoint, Arc<Slot>>>,
+}
+
+impl AnswerCache {
+    fn slot(&self, endpoint: Endpoint) -> Arc<Slot> {
+        let mut slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Arc::clone(slots.entry(endpoint).or_default())
+    }
+
+    /// Drops one endpoint's answer (after a write, or a site change).
+    pub(crate) fn invalidate(&self, endpoint: Endpoint) {
+        self.slot(endpoint).lock().value = None;
+    }
+
+    /// Drops every answer.
+    pub(crate) fn clear(&self) {
+        let slots: Vec<Arc<Slot>> = self
+            .slots
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for slot in slots {
+            slot.lock().value = None;
+        }
+    }
+
+    /// The fresh answer, or the outcome of one call shared by every concurrent caller. A caller
+    /// that waits longer than `wait` for another's call gets the last answer whatever its age
+    /// (as the reference serves its cache on a lock timeout), or a timeout error.
+    pub(crate) async fn get_or_fetch<F, Fut>(
+        &self,
+        endpoint: Endpoint,
+        now: impl Fn() -> Instant,
+        ttl: Duration,
+        wait: Duration,
+        target: &str,
+        fetch: F,
+    ) -> Result<Arc<Value>, GatewayError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Value, GatewayError>>,
+    {
+        let slot = self.slot(endpoint);
+        if let Some(value) = fresh(&slot.lock(), now(), ttl) {
+            return Ok(value);
+        }
+        let seen = slot.lock().finished;
+        let Ok(_flight) = tokio::time::timeout(wait, slot.flight.lock()).await else {
+            let state = slot.lock();
+            return state
+                .value
+                .as_ref()
+                .map(|(_, value)| Arc::clone(value))
+                .ok_or_else(|| GatewayError::Timeout {
+                    target: target.to_owned(),
+                    timeout: wait,
+                });
+        };
+        {
+            let state = slot.lock();
+            if let Some(value) = fresh(&state, now(), ttl) {
+                return Ok(value);
+            }
+            if let Some((finished, outcome)) = &state.last {
+                if *finished != seen {
+                    // Another caller finished a call while we waited: share its outcome.
+                    return match outcome {
+                        Ok(value) => Ok(Arc::clone(value)),
+                        Err(error) => Err(replay(error)),
+                    };
+                }
+            }
+        }
+        let outcome = fetch().await.map(Arc::new);
+        let mut state = slot.lock();
+        state.finished += 1;
+        let finished = state.finished;
+        match &outcome {
+            Ok(value) => {
+                state.value = Some((now(), Arc::clone(value)));
+                state.last = Some((finished, Ok(Arc::clone(value))));
+            }
+            Err(error) => state.last = Some((finished, Err(replay(error)))),
+        }
+        outcome
+    }
+}
+
+fn fresh(state: &SlotState, now: Instant, ttl: Duration) -> Option<Arc<Value>> {
+    let (stamp, value) = state.value.as_ref()?;
+    (now.saturating_duration_since(*stamp) < ttl).then(|| Arc::clone(value))
+}
+
+/// A copy of an error for the callers that shared one call (`GatewayError` holds an
+/// `io::Error` in one variant, so it cannot derive `Clone`).
+pub(crate) fn replay(error: &GatewayError) -> GatewayError {
+    use GatewayError as E;
+    match error {
+        E::Unreachable { target, detail } => E::Unreachable {
+            target: target.clone(),
+            detail: detail.clone(),
+        },
+        E::Timeout { target, timeout } => E::Timeout {
+            target: target.clone(),
+            timeout: *timeout,
+        },
+        E::LoginRejected {
+            target,
+            status,
+            credential,
+        } => E::LoginRejected {
+            target: target.clone(),
+            status: *status,
+            credential,
+        },
+        E::LoginIncomplete { target, missing } => E::LoginIncomplete {
+            target: target.clone(),
+            missing,
+        },
+        E::LoginBackoff {
+            target,
+            status,
+            remaining,
+        } => E::LoginBackoff {
+            target: target.clone(),
+            status: *status,
+            remaining: *remaining,
+        },
+        E::Unauthorized { path, status } => E::Unauthorized {
+            path: path.clone(),
+            status: *status,
+        },
+        E::RateLimited {
+            path,
+            status,
+            retry_after,
+        } => E::RateLimited {
+            path: path.clone(),
+            status: *status,
+            retry_after: *retry_after,
+        },
+        E::CoolingDown { remaining } => E::CoolingDown {
+            remaining: *remaining,
+        },
+        E::Suppressed {
+            path,
+            status,
+            remaining,
+        } => E::Suppressed {
+            path: path.clone(),
+            status: *status,
+            remaining: *remaining,
+        },
+        E::Status { path, status } => E::Status {
+            path: path.clone(),
+            status: *status,
+        },
+        E::Malformed { path, detail } => E::Malformed {
+            path: path.clone(),
+            detail: detail.clone(),
+        },
+        E::Empty { path } => E::Empty { path: path.clone() },
+        E::Unsupported { mode, what } => E::Unsupported {
+            mode,
+            what: what.clone(),
+        },
+        E::Config(text) => E::Config(text.clone()),
+        E::AuthCache { path, source } => E::AuthCache {
+            path: path.clone(),
+            source: std::io::Error::new(source.kind(), source.to_string()),
+        },
+    }
+}

@@ -1,0 +1,328 @@
+//! Cloud access mode: the Tesla Owner API (gateway-protocols §5).
+//!
+//! One [`CloudClient`] per Tesla account and energy site. It logs in through Tesla's SSO (OAuth2
+//! authorization code with PKCE, or pasted tokens; see [`CloudClient::authorize_request`],
+//! [`CloudClient::login_with_code`], [`CloudClient::login_with_tokens`]), keeps the tokens in the
+//! reference's `.pypowerwall.auth` file, picks the site (`.pypowerwall.site`), and answers every
+//! document it can in the local API's shapes. Reads are cached per endpoint with single flight;
+//! a 429 opens a back-off window; a 401 refreshes the token once; a 404 triggers stale-site
+//! recovery. Writes (reserve, mode, grid charging, grid export) go to the Owner API for real.
+
+pub mod auth;
+mod cache;
+mod client;
+pub mod convert;
+pub mod files;
+mod setup;
+pub mod sites;
+pub mod transport;
+mod write;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+pub use auth::{AuthorizeRequest, CLIENT_ID, DEFAULT_REDIRECT_URI, Pkce, SCOPE};
+pub use cache::Endpoint;
+pub use client::{SITE_RECOVERY_WINDOW, needs_refresh};
+pub use files::{AUTH_FILE, AuthEntry, SITE_FILE, StoredTokens};
+pub use sites::EnergySite;
+
+use crate::policy::{Clock, TokioClock};
+use crate::{
+    AccessMode, DataKind, GatewayAccess, GatewayError, GridExportRule, OperationMode, RawBody,
+    ReserveLevel, UpstreamCounters, UpstreamStats,
+};
+use cache::AnswerCache;
+use client::{lock, unix_now};
+
+/// Tesla's SSO base.
+pub const DEFAULT_AUTH_URL: &str = "https://auth.tesla.com/";
+/// The Owner API base.
+pub const DEFAULT_OWNER_API_URL: &str = "https://owner-api.teslamotors.com/";
+/// TTL of the live endpoints (`pwcacheexpire`).
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(5);
+/// TTL of `site_info` (the reference's 59 s).
+pub const DEFAULT_SITE_INFO_TTL: Duration = Duration::from_secs(59);
+/// Per-request timeout of the reference.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Token lifetime assumed when an answer names none (Tesla's typical 8 h).
+pub const DEFAULT_EXPIRES_IN: u64 = 28_800;
+
+/// Settings of one cloud client.
+#[derive(Debug, Clone)]
+pub struct CloudConfig {
+    /// Account email (`PW_EMAIL`): the key in the auth file; empty = the file's first account.
+    pub email: String,
+    /// Directory of `.pypowerwall.auth` and `.pypowerwall.site` (`PW_AUTH_PATH`).
+    pub auth_dir: PathBuf,
+    /// Energy site id (`PW_SITEID`); `None` = the site file, else the first site.
+    pub site_id: Option<u64>,
+    /// Tesla SSO base (`https://auth.tesla.com/`; tests point it at the simulator).
+    pub auth_url: String,
+    /// Owner API base (`https://owner-api.teslamotors.com/`; tests point it at the simulator).
+    pub owner_api_url: String,
+    /// Redirect URI of the interactive login.
+    pub redirect_uri: String,
+    /// PEM of a CA to trust *instead of* the system roots (the simulator's test CA).
+    pub ca_pem: Option<String>,
+    /// Per-request timeout (`PW_TIMEOUT`).
+    pub timeout: Duration,
+    /// TTL of the live endpoints (`PW_CACHE_EXPIRE`).
+    pub cache_ttl: Duration,
+    /// TTL of `site_info`.
+    pub site_info_ttl: Duration,
+}
+
+impl CloudConfig {
+    /// Settings with Tesla's endpoints and the reference's defaults.
+    pub fn new(email: impl Into<String>, auth_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            email: email.into(),
+            auth_dir: auth_dir.into(),
+            site_id: None,
+            auth_url: DEFAULT_AUTH_URL.to_owned(),
+            owner_api_url: DEFAULT_OWNER_API_URL.to_owned(),
+            redirect_uri: DEFAULT_REDIRECT_URI.to_owned(),
+            ca_pem: None,
+            timeout: DEFAULT_TIMEOUT,
+            cache_ttl: DEFAULT_CACHE_TTL,
+            site_info_ttl: DEFAULT_SITE_INFO_TTL,
+        }
+    }
+}
+
+/// A client of one Tesla account's energy site; safe to share and call concurrently.
+#[derive(Debug)]
+pub struct CloudClient {
+    config: CloudConfig,
+    target: String,
+    http: reqwest::Client,
+    clock: Arc<dyn Clock>,
+    counters: UpstreamCounters,
+    /// The account's tokens, loaded from the auth file on first use.
+    account: Mutex<Option<AuthEntry>>,
+    /// Bumped at every token change, so concurrent 401s share one refresh.
+    token_generation: AtomicU64,
+    refresh_lock: tokio::sync::Mutex<()>,
+    connect_lock: tokio::sync::Mutex<()>,
+    site: Mutex<Option<EnergySite>>,
+    cache: AnswerCache,
+    cooldown_until: Mutex<Option<tokio::time::Instant>>,
+    last_recovery: Mutex<Option<tokio::time::Instant>>,
+    recovery_lock: tokio::sync::Mutex<()>,
+    live_counter: AtomicU64,
+}
+
+impl CloudClient {
+    /// A client on the real clock. Validates the settings; sends nothing and reads no file.
+    pub fn new(config: CloudConfig) -> Result<Self, GatewayError> {
+        Self::with_clock(config, Arc::new(TokioClock))
+    }
+
+    /// A client whose caches and back-off windows read `clock` (for tests).
+    pub fn with_clock(config: CloudConfig, clock: Arc<dyn Clock>) -> Result<Self, GatewayError> {
+        for (name, url) in [
+            ("auth", &config.auth_url),
+            ("Owner API", &config.owner_api_url),
+        ] {
+            let parsed = reqwest::Url::parse(url)
+                .map_err(|err| GatewayError::Config(format!("{name} URL {url:?}: {err}")))?;
+            if parsed.scheme() != "https" {
+                return Err(GatewayError::Config(format!(
+                    "{name} URL {url:?} must be https"
+                )));
+            }
+        }
+        if !config.email.is_empty() && !valid_email(&config.email) {
+            return Err(GatewayError::Config(format!(
+                "cloud mode needs an account email like name@example.com, not {:?}",
+                config.email
+            )));
+        }
+        let http = transport::cloud_client(config.timeout, config.ca_pem.as_deref())?;
+        let target = reqwest::Url::parse(&config.owner_api_url)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        Ok(Self {
+            target,
+            http,
+            clock,
+            config,
+            counters: UpstreamCounters::default(),
+            account: Mutex::new(None),
+            token_generation: AtomicU64::new(0),
+            refresh_lock: tokio::sync::Mutex::new(()),
+            connect_lock: tokio::sync::Mutex::new(()),
+            site: Mutex::new(None),
+            cache: AnswerCache::default(),
+            cooldown_until: Mutex::new(None),
+            last_recovery: Mutex::new(None),
+            recovery_lock: tokio::sync::Mutex::new(()),
+            live_counter: AtomicU64::new(0),
+        })
+    }
+
+    /// The settings this client was built with.
+    pub fn config(&self) -> &CloudConfig {
+        &self.config
+    }
+
+    /// The selected site, if connect chose one.
+    pub fn selected_site(&self) -> Option<EnergySite> {
+        lock(&self.site).clone()
+    }
+
+    /// Backup time remaining in hours (`backup_time_remaining`; 0.0 when missing).
+    pub async fn time_remaining(&self) -> Result<f64, GatewayError> {
+        Ok(convert::time_remaining(
+            &*self.cached(Endpoint::BackupTimeRemaining).await?,
+        ))
+    }
+
+    /// Whether charging from the grid is allowed (from `site_info`).
+    pub async fn grid_charging(&self) -> Result<bool, GatewayError> {
+        Ok(convert::grid_charging(
+            &*self.cached(Endpoint::SiteInfo).await?,
+        ))
+    }
+
+    /// The grid export rule (from `site_info`).
+    pub async fn grid_export(&self) -> Result<String, GatewayError> {
+        Ok(convert::grid_export(
+            &*self.cached(Endpoint::SiteInfo).await?,
+        ))
+    }
+
+    /// `/api/tesla/tariff_rate`: the unwrapped tariff (a JSON string inside is parsed).
+    pub async fn tariff(&self) -> Result<Value, GatewayError> {
+        let tariff = self.cached(Endpoint::TariffRate).await?;
+        Ok(match &*tariff {
+            Value::String(text) => serde_json::from_str(text).unwrap_or_else(|_| json!(text)),
+            other => other.clone(),
+        })
+    }
+}
+
+/// `^\S+@\S+\.\S+$` of the reference.
+fn valid_email(email: &str) -> bool {
+    if email.chars().any(char::is_whitespace) {
+        return false;
+    }
+    match email.split_once('@') {
+        Some((user, domain)) => {
+            !user.is_empty()
+                && domain
+                    .split_once('.')
+                    .is_some_and(|(left, right)| !left.is_empty() && !right.is_empty())
+        }
+        None => false,
+    }
+}
+
+#[async_trait::async_trait]
+impl GatewayAccess for CloudClient {
+    fn mode(&self) -> AccessMode {
+        AccessMode::Cloud
+    }
+
+    fn target(&self) -> &str {
+        &self.target
+    }
+
+    async fn connect(&self) -> Result<(), GatewayError> {
+        self.access_token().await?;
+        self.site().await.map(|_| ())
+    }
+
+    async fn fetch(&self, kind: DataKind) -> Result<Value, GatewayError> {
+        use Endpoint::{LiveStatus, SiteInfo, SiteStatus};
+        Ok(match kind {
+            DataKind::Status => convert::status(&*self.cached(SiteInfo).await?),
+            DataKind::Aggregates => {
+                let live = self.cached(LiveStatus).await?;
+                convert::aggregates(&live, &*self.cached(SiteInfo).await?)
+            }
+            DataKind::Soe => convert::soe(&*self.cached(SiteStatus).await?),
+            DataKind::GridStatus => convert::grid_status(&*self.cached(LiveStatus).await?),
+            DataKind::SystemStatus => {
+                let status = self.cached(SiteStatus).await?;
+                let info = self.cached(SiteInfo).await?;
+                convert::system_status(&status, &info, &*self.cached(LiveStatus).await?)
+            }
+            DataKind::Operation => convert::operation(&*self.cached(SiteInfo).await?),
+            DataKind::SiteInfo => convert::site_info(&*self.cached(SiteInfo).await?),
+            DataKind::SiteName => convert::site_name(&*self.cached(SiteInfo).await?),
+            DataKind::Vitals => {
+                let info = self.cached(SiteInfo).await?;
+                let live = self.cached(LiveStatus).await?;
+                convert::vitals(&info, &live, unix_now().trunc() as u64)
+            }
+            // Mocked in cloud mode (gateway-protocols §3.11): nothing to ask Tesla.
+            DataKind::SolarPowerwall => json!({}),
+            DataKind::Powerwalls | DataKind::FanSpeeds => {
+                return Err(GatewayError::Unsupported {
+                    mode: "cloud",
+                    what: format!("{} (no cloud source)", kind.local_path()),
+                });
+            }
+        })
+    }
+
+    async fn fetch_raw(&self, path: &str) -> Result<RawBody, GatewayError> {
+        let bare = path.split(['?', '#']).next().unwrap_or_default();
+        if bare == "/api/devices/vitals" {
+            return Ok(RawBody::Json(Value::Null));
+        }
+        if bare == "/api/tesla/tariff_rate" {
+            return self.tariff().await.map(RawBody::Json);
+        }
+        let kind = DataKind::ALL
+            .into_iter()
+            .find(|kind| *kind != DataKind::Vitals && kind.local_path() == bare);
+        match kind {
+            Some(kind) => self.fetch(kind).await.map(RawBody::Json),
+            None => Err(GatewayError::Unsupported {
+                mode: "cloud",
+                what: format!("the gateway path {bare}"),
+            }),
+        }
+    }
+
+    fn upstream(&self) -> UpstreamStats {
+        self.counters.snapshot()
+    }
+
+    /// `POST …/backup` `{"backup_reserve_percent": int(level)}` (the level is app scale) and/or
+    /// `POST …/operation` `{"default_real_mode": mode}`; only the fields given are sent.
+    async fn set_operation(
+        &self,
+        reserve: Option<ReserveLevel>,
+        mode: Option<OperationMode>,
+    ) -> Result<Value, GatewayError> {
+        self.write_operation(reserve, mode).await
+    }
+
+    /// `POST …/grid_import_export` `{"disallow_charge_from_grid_with_solar_installed": !allowed}`.
+    async fn set_grid_charging(&self, allowed: bool) -> Result<Value, GatewayError> {
+        let body = json!({"disallow_charge_from_grid_with_solar_installed": !allowed});
+        self.command("grid_import_export", body)
+            .await
+            .map(Value::from)
+    }
+
+    /// `POST …/grid_import_export` `{"customer_preferred_export_rule": rule}`.
+    async fn set_grid_export(&self, rule: GridExportRule) -> Result<Value, GatewayError> {
+        let body = json!({"customer_preferred_export_rule": rule.as_str()});
+        self.command("grid_import_export", body)
+            .await
+            .map(Value::from)
+    }
+}

@@ -1,0 +1,63 @@
+//! Control writes through the Owner API (gateway-protocols §5.4, §7).
+//!
+//! Reserve and mode are two separate commands and only the fields given are sent: Tesla applies
+//! them asynchronously, and a back-filled reserve sent with a mode change can make it drop the
+//! mode change. Every write drops the cached `site_info`, so the caller's read-back sees the new
+//! value.
+
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+
+use super::CloudClient;
+use super::cache::Endpoint;
+use super::transport::command_result;
+use crate::{GatewayError, OperationMode, ReserveLevel};
+
+impl CloudClient {
+    /// Sends one site command and checks its `{"code": 200|201}` answer; returns the message.
+    pub(crate) async fn command(&self, name: &str, body: Value) -> Result<String, GatewayError> {
+        let outcome = self.site_call(Method::POST, name, "", Some(body)).await;
+        // Dropped whatever the outcome: a write that timed out may still have happened.
+        self.cache.invalidate(Endpoint::SiteInfo);
+        command_result(name, &outcome?)
+    }
+
+    pub(crate) async fn write_operation(
+        &self,
+        reserve: Option<ReserveLevel>,
+        mode: Option<OperationMode>,
+    ) -> Result<Value, GatewayError> {
+        if reserve.is_none() && mode.is_none() {
+            return Err(GatewayError::Config(
+                "set_operation needs a reserve level or a mode".to_owned(),
+            ));
+        }
+        let din = self
+            .site()
+            .await?
+            .gateway_id
+            .map_or(Value::Null, Value::from);
+        let mut result = Map::new();
+        if let Some(level) = reserve {
+            // The reference sends int(level): truncated, app scale.
+            let whole = level.percent().trunc() as u64;
+            let message = self
+                .command("backup", json!({"backup_reserve_percent": whole}))
+                .await?;
+            result.insert(
+                "set_backup_reserve_percent".to_owned(),
+                json!({"backup_reserve_percent": level.to_json(), "din": din, "result": message}),
+            );
+        }
+        if let Some(mode) = mode {
+            let message = self
+                .command("operation", json!({"default_real_mode": mode.as_str()}))
+                .await?;
+            result.insert(
+                "set_operation".to_owned(),
+                json!({"real_mode": mode.as_str(), "din": din, "result": message}),
+            );
+        }
+        Ok(Value::Object(result))
+    }
+}
