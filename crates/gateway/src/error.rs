@@ -187,3 +187,83 @@ impl GatewayError {
         )
     }
 }
+
+impl GatewayError {
+    /// A copy for the callers that shared one upstream call (single flight): `GatewayError` holds
+    /// an `io::Error` in one variant, so it cannot derive `Clone`; that one becomes `Config` text.
+    pub fn replay(&self) -> GatewayError {
+        use GatewayError as E;
+        match self {
+            E::Unreachable { target, detail } => E::Unreachable {
+                target: target.clone(),
+                detail: detail.clone(),
+            },
+            E::Timeout { target, timeout } => E::Timeout {
+                target: target.clone(),
+                timeout: *timeout,
+            },
+            E::LoginRejected {
+                target,
+                status,
+                credential,
+            } => E::LoginRejected {
+                target: target.clone(),
+                status: *status,
+                credential,
+            },
+            E::LoginIncomplete { target, missing } => E::LoginIncomplete {
+                target: target.clone(),
+                missing,
+            },
+            E::LoginBackoff {
+                target,
+                status,
+                remaining,
+            } => E::LoginBackoff {
+                target: target.clone(),
+                status: *status,
+                remaining: *remaining,
+            },
+            E::Unauthorized { path, status } => E::Unauthorized {
+                path: path.clone(),
+                status: *status,
+            },
+            E::RateLimited {
+                path,
+                status,
+                retry_after,
+            } => E::RateLimited {
+                path: path.clone(),
+                status: *status,
+                retry_after: *retry_after,
+            },
+            E::CoolingDown { remaining } => E::CoolingDown {
+                remaining: *remaining,
+            },
+            E::Suppressed {
+                path,
+                status,
+                remaining,
+            } => E::Suppressed {
+                path: path.clone(),
+                status: *status,
+                remaining: *remaining,
+            },
+            E::Status { path, status } => E::Status {
+                path: path.clone(),
+                status: *status,
+            },
+            E::Malformed { path, detail } => E::Malformed {
+                path: path.clone(),
+                detail: detail.clone(),
+            },
+            E::Empty { path } => E::Empty { path: path.clone() },
+            E::Unsupported { mode, what } => E::Unsupported {
+                mode,
+                what: what.clone(),
+            },
+            E::Config(text) => E::Config(text.clone()),
+            E::AuthCache { .. } => E::Config(self.to_string()),
+        }
+    }
+}

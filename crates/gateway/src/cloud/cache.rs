@@ -140,7 +140,7 @@ impl AnswerCache {
                     // Another caller finished a call while we waited: share its outcome.
                     return match outcome {
                         Ok(value) => Ok(Arc::clone(value)),
-                        Err(error) => Err(replay(error)),
+                        Err(error) => Err(error.replay()),
                     };
                 }
             }
@@ -154,7 +154,7 @@ impl AnswerCache {
                 state.value = Some((now(), Arc::clone(value)));
                 state.last = Some((finished, Ok(Arc::clone(value))));
             }
-            Err(error) => state.last = Some((finished, Err(replay(error)))),
+            Err(error) => state.last = Some((finished, Err(error.replay()))),
         }
         outcome
     }
@@ -163,85 +163,4 @@ impl AnswerCache {
 fn fresh(state: &SlotState, now: Instant, ttl: Duration) -> Option<Arc<Value>> {
     let (stamp, value) = state.value.as_ref()?;
     (now.saturating_duration_since(*stamp) < ttl).then(|| Arc::clone(value))
-}
-
-/// A copy of an error for the callers that shared one call (`GatewayError` holds an
-/// `io::Error` in one variant, so it cannot derive `Clone`).
-pub(crate) fn replay(error: &GatewayError) -> GatewayError {
-    use GatewayError as E;
-    match error {
-        E::Unreachable { target, detail } => E::Unreachable {
-            target: target.clone(),
-            detail: detail.clone(),
-        },
-        E::Timeout { target, timeout } => E::Timeout {
-            target: target.clone(),
-            timeout: *timeout,
-        },
-        E::LoginRejected {
-            target,
-            status,
-            credential,
-        } => E::LoginRejected {
-            target: target.clone(),
-            status: *status,
-            credential,
-        },
-        E::LoginIncomplete { target, missing } => E::LoginIncomplete {
-            target: target.clone(),
-            missing,
-        },
-        E::LoginBackoff {
-            target,
-            status,
-            remaining,
-        } => E::LoginBackoff {
-            target: target.clone(),
-            status: *status,
-            remaining: *remaining,
-        },
-        E::Unauthorized { path, status } => E::Unauthorized {
-            path: path.clone(),
-            status: *status,
-        },
-        E::RateLimited {
-            path,
-            status,
-            retry_after,
-        } => E::RateLimited {
-            path: path.clone(),
-            status: *status,
-            retry_after: *retry_after,
-        },
-        E::CoolingDown { remaining } => E::CoolingDown {
-            remaining: *remaining,
-        },
-        E::Suppressed {
-            path,
-            status,
-            remaining,
-        } => E::Suppressed {
-            path: path.clone(),
-            status: *status,
-            remaining: *remaining,
-        },
-        E::Status { path, status } => E::Status {
-            path: path.clone(),
-            status: *status,
-        },
-        E::Malformed { path, detail } => E::Malformed {
-            path: path.clone(),
-            detail: detail.clone(),
-        },
-        E::Empty { path } => E::Empty { path: path.clone() },
-        E::Unsupported { mode, what } => E::Unsupported {
-            mode,
-            what: what.clone(),
-        },
-        E::Config(text) => E::Config(text.clone()),
-        E::AuthCache { path, source } => E::AuthCache {
-            path: path.clone(),
-            source: std::io::Error::new(source.kind(), source.to_string()),
-        },
-    }
 }

@@ -38,6 +38,8 @@ fn ids(settings: &Settings) -> Vec<&str> {
     settings.gateways.iter().map(|g| g.id.as_str()).collect()
 }
 
+/// Parsed only, never connected to: the barn entry names the gateway's Wi-Fi address because
+/// that address is what selects the hybrid mode.
 const THREE: &str = "
 gateways:
   - id: home
@@ -48,7 +50,7 @@ gateways:
     poll_interval: 10
     site_id: 1234
   - id: cabin
-    host: 192.168.91.1
+    host: 10.0.2.60
     gw_pwd: GWPASSWORD
     timeout: 9
     type: inverter

@@ -114,7 +114,7 @@ impl<T> Slot<T> {
             // Another caller fetched while we waited: share its outcome.
             let state = self.lock_state();
             if let Some(error) = &state.last_error {
-                return Err(replay(error));
+                return Err(error.replay());
             }
             if let Some((_, value)) = &state.value {
                 return Ok(Arc::clone(value));
@@ -133,7 +133,7 @@ impl<T> Slot<T> {
                 Ok(value)
             }
             Err(error) => {
-                state.last_error = Some(replay(&error));
+                state.last_error = Some(error.replay());
                 Err(error)
             }
         };
@@ -145,84 +145,6 @@ impl<T> Slot<T> {
 fn fresh_value<T>(state: &SlotState<T>, now: Instant, ttl: Duration) -> Option<Arc<T>> {
     let (stamp, value) = state.value.as_ref()?;
     (now.saturating_duration_since(*stamp) < ttl).then(|| Arc::clone(value))
-}
-
-/// A copy of an error for a caller that shared the exchange (`GatewayError` holds an
-/// `io::Error` in one variant, so it cannot derive `Clone`).
-pub(crate) fn replay(error: &GatewayError) -> GatewayError {
-    use GatewayError as E;
-    match error {
-        E::Unreachable { target, detail } => E::Unreachable {
-            target: target.clone(),
-            detail: detail.clone(),
-        },
-        E::Timeout { target, timeout } => E::Timeout {
-            target: target.clone(),
-            timeout: *timeout,
-        },
-        E::LoginRejected {
-            target,
-            status,
-            credential,
-        } => E::LoginRejected {
-            target: target.clone(),
-            status: *status,
-            credential,
-        },
-        E::LoginIncomplete { target, missing } => E::LoginIncomplete {
-            target: target.clone(),
-            missing,
-        },
-        E::LoginBackoff {
-            target,
-            status,
-            remaining,
-        } => E::LoginBackoff {
-            target: target.clone(),
-            status: *status,
-            remaining: *remaining,
-        },
-        E::Unauthorized { path, status } => E::Unauthorized {
-            path: path.clone(),
-            status: *status,
-        },
-        E::RateLimited {
-            path,
-            status,
-            retry_after,
-        } => E::RateLimited {
-            path: path.clone(),
-            status: *status,
-            retry_after: *retry_after,
-        },
-        E::CoolingDown { remaining } => E::CoolingDown {
-            remaining: *remaining,
-        },
-        E::Suppressed {
-            path,
-            status,
-            remaining,
-        } => E::Suppressed {
-            path: path.clone(),
-            status: *status,
-            remaining: *remaining,
-        },
-        E::Status { path, status } => E::Status {
-            path: path.clone(),
-            status: *status,
-        },
-        E::Malformed { path, detail } => E::Malformed {
-            path: path.clone(),
-            detail: detail.clone(),
-        },
-        E::Empty { path } => E::Empty { path: path.clone() },
-        E::Unsupported { mode, what } => E::Unsupported {
-            mode,
-            what: what.clone(),
-        },
-        E::Config(text) => E::Config(text.clone()),
-        E::AuthCache { .. } => E::Config(error.to_string()),
-    }
 }
 
 /// The cache of one client: a slot per query kind, and one per Powerwall for components.

@@ -31,7 +31,7 @@ fn per_gateway_soe_is_clamped_app_scale() {
 #[test]
 fn status_before_the_first_poll() {
     let gw = Gw {
-        info: info("default", "192.168.91.1:443", AccessMode::TedapiHybrid),
+        info: info("default", "10.42.0.2:443", AccessMode::TedapiHybrid),
         snapshot: Snapshot::empty(),
     };
     let (statuses, bodies) = run(std::slice::from_ref(&gw), Instant::now());
@@ -41,7 +41,7 @@ fn status_before_the_first_poll() {
     assert_eq!(status["error"], json!("Initializing..."));
     assert_eq!(status["last_updated"], Value::Null);
     let gateway = &status["gateway"];
-    assert_eq!(gateway["host"], json!("192.168.91.1"));
+    assert_eq!(gateway["host"], json!("10.42.0.2"));
     assert_eq!(gateway["port"], json!(443));
     assert_eq!(gateway["tedapi_expected"], json!(true));
     assert_eq!(gateway["mode"], json!("tedapi-hybrid"));
