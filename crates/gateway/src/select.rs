@@ -43,7 +43,10 @@ impl fmt::Display for AccessMode {
 }
 
 /// The gateway address that only answers on the gateway's own Wi-Fi (TEDAPI reachable).
-const GATEWAY_WIFI_HOSTS: [&str; 2] = ["192.168.91.1", "192.168.91.1:443"];
+pub const GATEWAY_WIFI_ADDRESS: &str = "192.168.91.1";
+
+/// The forms of the gateway Wi-Fi address that select the hybrid mode.
+const GATEWAY_WIFI_HOSTS: [&str; 2] = [GATEWAY_WIFI_ADDRESS, "192.168.91.1:443"];
 
 /// What mode selection looks at (gateway-protocols §8): presence of settings, not their values.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use powerwall_gateway::select::GATEWAY_WIFI_ADDRESS;
 
 use super::*;
 
@@ -38,9 +39,9 @@ fn ids(settings: &Settings) -> Vec<&str> {
     settings.gateways.iter().map(|g| g.id.as_str()).collect()
 }
 
-/// Parsed only, never connected to: the barn entry names the gateway's Wi-Fi address because
-/// that address is what selects the hybrid mode.
-const THREE: &str = "
+/// Parsed only, never connected to: the barn entry is on the gateway's Wi-Fi address
+/// (`WIFI_ADDRESS`, filled in by [`three`]) because that address is what selects the hybrid mode.
+const THREE_TEMPLATE: &str = "
 gateways:
   - id: home
     name: Home
@@ -55,17 +56,22 @@ gateways:
     timeout: 9
     type: inverter
   - id: barn
-    host: 192.168.91.1
+    host: WIFI_ADDRESS
     port: 443
     gw_pwd: GW2
     password: CUST2
     cache_file: /data/barn.session
 ";
 
+/// The three-gateway file with the gateway Wi-Fi address filled in.
+fn three() -> String {
+    THREE_TEMPLATE.replace("WIFI_ADDRESS", GATEWAY_WIFI_ADDRESS)
+}
+
 #[test]
 fn a_file_with_three_gateways_keeps_per_gateway_settings() {
     let s = with_file(
-        THREE,
+        &three(),
         &["--timezone", "America/Denver", "--auth-path", "/auth"],
     )
     .unwrap();
@@ -91,7 +97,10 @@ fn a_file_with_three_gateways_keeps_per_gateway_settings() {
     assert_eq!(cabin.kind, SiteKind::Inverter);
     assert_eq!(cabin.site_id, None);
     assert!(matches!(barn.source, GatewaySource::Hybrid { .. }));
-    assert_eq!(barn.host(), Some("192.168.91.1:443"));
+    assert_eq!(
+        barn.host(),
+        Some(format!("{GATEWAY_WIFI_ADDRESS}:443").as_str())
+    );
     assert_eq!(barn.cache_file, Some(PathBuf::from("/data/barn.session")));
     assert_eq!(s.default_gateway, 0, "no `default` id: the first");
     assert_eq!(s.cache_file, home.cache_file);
@@ -101,7 +110,7 @@ fn a_file_with_three_gateways_keeps_per_gateway_settings() {
 fn the_file_beats_pw_gateways_which_beats_the_single_gateway_variables() {
     let json = r#"[{"id": "fromenv", "host": "10.0.0.2", "gw_pwd": "G"}]"#;
     let single = ["--host", "10.0.0.1", "--password", "P"];
-    let s = with_file(THREE, &[&["--gateways", json][..], &single].concat()).unwrap();
+    let s = with_file(&three(), &[&["--gateways", json][..], &single].concat()).unwrap();
     assert_eq!(ids(&s), ["home", "cabin", "barn"]);
     let s = settings(&[&["--gateways", json][..], &single].concat()).unwrap();
     assert_eq!(ids(&s), ["fromenv"]);
@@ -187,14 +196,14 @@ fn the_default_gateway_choice() {
     let s = settings(&["--gateways", two, "--default-gateway", "a"]).unwrap();
     assert_eq!(s.default_gateway().id, "a");
     let s = with_file(
-        THREE
+        three()
             .replace("gateways:", "server:\n  default_gateway: cabin\ngateways:")
             .as_str(),
         &[],
     )
     .unwrap();
     assert_eq!(s.default_gateway().id, "cabin");
-    let with_server = THREE.replace("gateways:", "server:\n  default_gateway: cabin\ngateways:");
+    let with_server = three().replace("gateways:", "server:\n  default_gateway: cabin\ngateways:");
     let s = with_file(&with_server, &["--default-gateway", "barn"]).unwrap();
     assert_eq!(
         s.default_gateway().id,
@@ -207,7 +216,7 @@ fn the_default_gateway_choice() {
             .starts_with("PW_DEFAULT_GATEWAY: no gateway has the id \"nope\""),
         "{err}"
     );
-    let broken = THREE.replace("gateways:", "server:\n  default_gateway: attic\ngateways:");
+    let broken = three().replace("gateways:", "server:\n  default_gateway: attic\ngateways:");
     let err = with_file(&broken, &[]).unwrap_err().to_string();
     assert!(
         err.contains("server.default_gateway: no gateway has the id \"attic\""),
@@ -217,7 +226,7 @@ fn the_default_gateway_choice() {
 
 #[test]
 fn listen_address_flag_beats_file_beats_default() {
-    let server = THREE.replace(
+    let server = three().replace(
         "gateways:",
         "server:\n  host: 127.0.0.1\n  port: 9000\ngateways:",
     );
@@ -227,10 +236,10 @@ fn listen_address_flag_beats_file_beats_default() {
     assert_eq!(s.config_report["PW_BIND_ADDRESS"], "127.0.0.1");
     let s = with_file(&server, &["--port", "9100", "--bind-address", "::1"]).unwrap();
     assert_eq!(s.listen.to_string(), "[::1]:9100");
-    let s = with_file(THREE, &[]).unwrap();
+    let s = with_file(&three(), &[]).unwrap();
     assert_eq!(s.listen.to_string(), "0.0.0.0:8675");
     assert_eq!(s.config_report["PW_BIND_ADDRESS"], "");
-    let bad = THREE.replace("gateways:", "server:\n  host: everywhere\ngateways:");
+    let bad = three().replace("gateways:", "server:\n  host: everywhere\ngateways:");
     let err = with_file(&bad, &[]).unwrap_err().to_string();
     assert!(
         err.contains("server.host: \"everywhere\" is not an IP address"),
@@ -358,7 +367,7 @@ fn unreadable_and_unparseable_files_name_the_path() {
 
 #[test]
 fn secrets_never_print() {
-    let s = with_file(THREE, &["--password", "FALLBACKPW"]).unwrap();
+    let s = with_file(&three(), &["--password", "FALLBACKPW"]).unwrap();
     let text = format!("{s:?}");
     for secret in ["CUSTOMER", "GWPASSWORD", "GW2", "CUST2", "FALLBACKPW"] {
         assert!(!text.contains(secret), "{secret} printed");
