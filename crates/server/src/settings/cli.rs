@@ -298,6 +298,10 @@ pub struct Cli {
         default_value_t = 2000
     )]
     pub ws_max_clients: usize,
+
+    /// Tesla cloud base URLs and CA (tests and demos point them at the simulator).
+    #[command(flatten)]
+    pub cloud_endpoints: super::CloudEndpoints,
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! value, passed explicitly everywhere.
 
 mod cli;
+mod cloud_endpoints;
 #[cfg(test)]
 mod config_tests;
 mod gateway;
@@ -20,6 +21,7 @@ use powerwall_gateway::AccessMode;
 use powerwall_gateway::tedapi::wire::ApiVersion;
 
 pub use cli::{Cli, parse_yes_no};
+pub use cloud_endpoints::CloudEndpoints;
 pub use gateway::{
     ClientDefaults, ConnectionInputs, FieldNames, GatewaySettings, GatewaySource,
     SINGLE_GATEWAY_ID, SINGLE_GATEWAY_NAME, SiteKind, resolve_source,
