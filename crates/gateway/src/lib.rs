@@ -9,6 +9,7 @@
 pub mod cloud;
 pub mod control;
 pub mod error;
+pub mod fleet;
 pub mod http;
 pub mod hybrid;
 pub mod local;

@@ -13,6 +13,7 @@
 
 pub mod cloud;
 mod control;
+pub mod fleet;
 mod local;
 pub mod model;
 mod sim;
@@ -25,6 +26,7 @@ use std::sync::Arc;
 pub use cloud::{CloudKnobs, CloudTokens};
 pub use control::counter::CounterSnapshot;
 pub use control::faults::{FaultKind, FaultSpec};
+pub use fleet::{FleetKnobs, FleetRateLimit, RetryStyle};
 pub use model::reading::SiteReading;
 pub use model::topology::TopologyKind;
 pub use tedapi::TedapiDocuments;
@@ -358,5 +360,59 @@ impl SimulatorHandle {
     /// Expires every issued access token (the next Owner API call answers 401).
     pub fn expire_cloud_access_tokens(&self) {
         self.sim.cloud().registry().expire_access_tokens();
+    }
+}
+
+/// The Fleet API persona (on the cloud listener, under `/fleet/{region}`).
+impl SimulatorHandle {
+    /// `https://127.0.0.1:PORT/fleet/{region}`: a region base URL (the Fleet `AUDIENCE`); `None`
+    /// when the cloud listener is off.
+    pub fn fleet_url(&self, region: &str) -> Option<String> {
+        self.cloud
+            .as_ref()
+            .map(|cloud| format!("https://{}/fleet/{region}", cloud.addr))
+    }
+
+    /// The Fleet knobs now (client id and secret, region, token lifetime).
+    pub fn fleet_knobs(&self) -> FleetKnobs {
+        self.sim.cloud().fleet().knobs()
+    }
+
+    /// Replaces the Fleet knobs.
+    pub fn set_fleet_knobs(&self, knobs: FleetKnobs) {
+        self.sim.cloud().fleet().set_knobs(knobs);
+    }
+
+    /// Hosts the developer public key at `/.well-known/appspecific/com.tesla.3p.public-key.pem`
+    /// on the cloud listener; `None` makes that URL answer 404.
+    pub fn host_fleet_public_key(&self, pem: Option<String>) {
+        self.sim.cloud().fleet().set_public_key_pem(pem);
+    }
+
+    /// Domains registered through `partner_accounts`.
+    pub fn fleet_partner_domains(&self) -> Vec<String> {
+        self.sim.cloud().fleet().partner_domains()
+    }
+
+    /// Makes the next `limit.times` Fleet API answers 429 (`None` stops it).
+    pub fn set_fleet_rate_limit(&self, limit: Option<FleetRateLimit>) {
+        self.sim.cloud().fleet().set_rate_limit(limit);
+    }
+
+    /// Fleet user tokens of a login made elsewhere (both work).
+    pub fn mint_fleet_tokens(&self) -> CloudTokens {
+        let now = model::clock::ns_to_secs(self.sim.now_ns());
+        let lifetime = self.sim.cloud().fleet().knobs().token_lifetime_secs;
+        let email = self.sim.config().email.clone();
+        self.sim
+            .cloud()
+            .fleet()
+            .registry()
+            .mint(&email, true, now, lifetime)
+    }
+
+    /// Expires every issued Fleet access token (the next Fleet call answers 401).
+    pub fn expire_fleet_access_tokens(&self) {
+        self.sim.cloud().fleet().registry().expire_access_tokens();
     }
 }

@@ -2,8 +2,12 @@
 //! one endpoint share one upstream call; answers live for the endpoint's TTL. Failures are not
 //! cached (as the reference), but callers that waited on a failed call share its error instead of
 //! sending their own, so a failing cloud costs one request per round, not one per caller.
+//!
+//! The cache is generic over its key: the Owner API client keys it by [`Endpoint`], the Fleet API
+//! client by request path.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -64,14 +68,22 @@ impl Slot {
     }
 }
 
-/// The cache of one cloud client.
-#[derive(Debug, Default)]
-pub(crate) struct AnswerCache {
-    slots: Mutex<HashMap<Endpoint, Arc<Slot>>>,
+/// The cache of one cloud client, keyed by `K`.
+#[derive(Debug)]
+pub(crate) struct AnswerCache<K = Endpoint> {
+    slots: Mutex<HashMap<K, Arc<Slot>>>,
 }
 
-impl AnswerCache {
-    fn slot(&self, endpoint: Endpoint) -> Arc<Slot> {
+impl<K> Default for AnswerCache<K> {
+    fn default() -> Self {
+        Self {
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone> AnswerCache<K> {
+    fn slot(&self, endpoint: K) -> Arc<Slot> {
         let mut slots = self
             .slots
             .lock()
@@ -80,7 +92,7 @@ impl AnswerCache {
     }
 
     /// Drops one endpoint's answer (after a write, or a site change).
-    pub(crate) fn invalidate(&self, endpoint: Endpoint) {
+    pub(crate) fn invalidate(&self, endpoint: K) {
         self.slot(endpoint).lock().value = None;
     }
 
@@ -103,9 +115,30 @@ impl AnswerCache {
     /// (as the reference serves its cache on a lock timeout), or a timeout error.
     pub(crate) async fn get_or_fetch<F, Fut>(
         &self,
-        endpoint: Endpoint,
+        endpoint: K,
         now: impl Fn() -> Instant,
         ttl: Duration,
+        wait: Duration,
+        target: &str,
+        fetch: F,
+    ) -> Result<Arc<Value>, GatewayError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Value, GatewayError>>,
+    {
+        self.get_or_fetch_backdated(endpoint, now, ttl, Duration::ZERO, wait, target, fetch)
+            .await
+    }
+
+    /// As [`Self::get_or_fetch`], with a new answer stamped `backdate` earlier than it arrived, so
+    /// answers fetched together do not all expire together (the Fleet client's jitter).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn get_or_fetch_backdated<F, Fut>(
+        &self,
+        endpoint: K,
+        now: impl Fn() -> Instant,
+        ttl: Duration,
+        backdate: Duration,
         wait: Duration,
         target: &str,
         fetch: F,
@@ -151,7 +184,9 @@ impl AnswerCache {
         let finished = state.finished;
         match &outcome {
             Ok(value) => {
-                state.value = Some((now(), Arc::clone(value)));
+                let arrived = now();
+                let stamp = arrived.checked_sub(backdate).unwrap_or(arrived);
+                state.value = Some((stamp, Arc::clone(value)));
                 state.last = Some((finished, Ok(Arc::clone(value))));
             }
             Err(error) => state.last = Some((finished, Err(error.replay()))),

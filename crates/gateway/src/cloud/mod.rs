@@ -9,7 +9,7 @@
 //! recovery. Writes (reserve, mode, grid charging, grid export) go to the Owner API for real.
 
 pub mod auth;
-mod cache;
+pub(crate) mod cache;
 mod client;
 pub mod convert;
 pub mod files;

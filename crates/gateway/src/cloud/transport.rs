@@ -31,13 +31,28 @@ pub fn cloud_client(
     timeout: Duration,
     ca_pem: Option<&str>,
 ) -> Result<reqwest::Client, GatewayError> {
+    cloud_client_with(timeout, ca_pem, false)
+}
+
+/// As [`cloud_client`]; with `http1_only` the client offers and speaks HTTP/1.1 only (the Fleet
+/// API's `PW_FLEETAPI_HTTP=1.1` and its fallback after a failed HTTP/2 exchange).
+pub fn cloud_client_with(
+    timeout: Duration,
+    ca_pem: Option<&str>,
+    http1_only: bool,
+) -> Result<reqwest::Client, GatewayError> {
     if timeout.is_zero() {
         return Err(GatewayError::Config(
             "the cloud timeout must be longer than zero".to_owned(),
         ));
     }
-    let tls = cloud_tls_config(ca_pem)?;
-    reqwest::Client::builder()
+    let mut tls = cloud_tls_config(ca_pem)?;
+    let mut builder = reqwest::Client::builder();
+    if http1_only {
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        builder = builder.http1_only();
+    }
+    builder
         .tls_backend_preconfigured(tls)
         .connect_timeout(timeout)
         .timeout(timeout)

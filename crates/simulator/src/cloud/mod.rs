@@ -1,15 +1,15 @@
 //! Tesla's cloud personas (gateway-protocols §10.6): the SSO token service (`/oauth2/v3/*`) and
-//! the Owner API (`/api/1/*`) over the same physical model as the gateway personas, so a reserve
+//! the Owner API (`/api/1/*`), plus the Fleet API persona (`crate::fleet`, `/fleet/{region}/…`), over the same physical model as the gateway personas, so a reserve
 //! written through the cloud shows in the local `/api/operation` and `/test/state`.
 //!
 //! Both live on their own HTTPS listener (HTTP/2 and HTTP/1.1 by ALPN) with a certificate issued
 //! by a test CA generated at start; clients trust it through [`crate::SimulatorHandle::cloud_ca_pem`].
 
 pub mod knobs;
-mod oauth;
-mod owner;
+pub(crate) mod oauth;
+pub(crate) mod owner;
 pub(crate) mod tls;
-mod tokens;
+pub(crate) mod tokens;
 
 #[cfg(test)]
 mod tests;
@@ -47,6 +47,7 @@ pub struct CloudState {
     knobs: Mutex<CloudKnobs>,
     registry: Mutex<Registry>,
     site: Mutex<CloudSite>,
+    fleet: crate::fleet::FleetState,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -66,6 +67,7 @@ impl CloudState {
                 disallow_grid_charging: false,
                 export_rule: "battery_ok".to_owned(),
             }),
+            fleet: crate::fleet::FleetState::default(),
         }
     }
 
@@ -81,6 +83,11 @@ impl CloudState {
 
     pub(crate) fn registry(&self) -> MutexGuard<'_, Registry> {
         lock(&self.registry)
+    }
+
+    /// The Fleet API persona's state.
+    pub fn fleet(&self) -> &crate::fleet::FleetState {
+        &self.fleet
     }
 
     pub(crate) fn site(&self) -> MutexGuard<'_, CloudSite> {
@@ -117,6 +124,7 @@ pub(crate) fn app(sim: Arc<Sim>) -> Router {
             "/api/1/energy_sites/{id}/{name}",
             get(owner::site_get).post(owner::site_post),
         )
+        .merge(crate::fleet::routes())
         .layer(middleware::from_fn_with_state(
             Arc::clone(&sim),
             reject_http1,

@@ -34,6 +34,9 @@ pub(crate) async fn authorize(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let get = |key: &str| query.get(key).map(String::as_str).unwrap_or_default();
+    if get("client_id") == sim.cloud().fleet().knobs().client_id {
+        return crate::fleet::oauth::authorize(&sim, &query);
+    }
     let problem = if get("client_id") != CLIENT_ID {
         Some("unknown client_id")
     } else if get("response_type") != "code" {
@@ -102,6 +105,9 @@ pub(crate) async fn token(
         );
     };
     let get = |key: &str| form.get(key).map(String::as_str).unwrap_or_default();
+    if get("client_id") == sim.cloud().fleet().knobs().client_id {
+        return crate::fleet::oauth::token(&sim, &form);
+    }
     if get("client_id") != CLIENT_ID {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client");
     }

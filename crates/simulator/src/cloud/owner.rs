@@ -25,11 +25,13 @@ pub(crate) fn app_pct(raw: f64) -> f64 {
     ((raw - 5.0) / 0.95).max(0.0)
 }
 
-fn envelope(value: Value) -> Response {
+/// `{"response": value}`.
+pub(crate) fn envelope(value: Value) -> Response {
     Json(json!({"response": value})).into_response()
 }
 
-fn error(status: StatusCode, text: &str) -> Response {
+/// A Tesla-like error answer.
+pub(crate) fn error(status: StatusCode, text: &str) -> Response {
     (
         status,
         Json(json!({"response": null, "error": text, "error_description": ""})),
@@ -87,7 +89,8 @@ pub(crate) async fn products(State(sim): State<Arc<Sim>>, headers: HeaderMap) ->
     Json(json!({"response": [entry], "count": 1})).into_response()
 }
 
-fn live_status(snapshot: &Snapshot) -> Value {
+/// `live_status` of the Owner API (the Fleet persona drops its pack energies).
+pub(crate) fn live_status(snapshot: &Snapshot) -> Value {
     let connected = snapshot.grid_connected();
     json!({
         "solar_power": snapshot.flows.solar_w,
@@ -109,7 +112,8 @@ fn live_status(snapshot: &Snapshot) -> Value {
     })
 }
 
-fn site_status(sim: &Sim, snapshot: &Snapshot) -> Value {
+/// `site_status` of the Owner API (the Fleet persona drops its pack energies).
+pub(crate) fn site_status(sim: &Sim, snapshot: &Snapshot) -> Value {
     json!({
         "resource_type": "battery",
         "site_name": site_name(sim),
@@ -124,7 +128,8 @@ fn site_status(sim: &Sim, snapshot: &Snapshot) -> Value {
     })
 }
 
-fn site_info(sim: &Sim, snapshot: &Snapshot) -> Value {
+/// `site_info`, shared by the Owner and Fleet personas.
+pub(crate) fn site_info(sim: &Sim, snapshot: &Snapshot) -> Value {
     let cloud = sim.cloud().site().clone();
     let inverters: Vec<Value> = snapshot
         .topology
@@ -171,6 +176,14 @@ fn site_info(sim: &Sim, snapshot: &Snapshot) -> Value {
     })
 }
 
+/// `backup_time_remaining`: energy above the reserve at the present load.
+pub(crate) fn backup_time_remaining(snapshot: &Snapshot) -> Value {
+    let load = snapshot.flows.home_w.max(1.0);
+    let left =
+        snapshot.remaining_wh() * (1.0 - snapshot.operation.backup_reserve_percent / 100.0).max(0.0);
+    json!({"time_remaining_hours": left / load})
+}
+
 /// Checks the token and the site id (404 for an unknown or renumbered site).
 fn admit(sim: &Sim, headers: &HeaderMap, id: &str) -> Option<Response> {
     if let Some(refusal) = check_token(sim, headers) {
@@ -195,12 +208,7 @@ pub(crate) async fn site_get(
         "live_status" => envelope(live_status(&snapshot)),
         "site_status" => envelope(site_status(&sim, &snapshot)),
         "site_info" => envelope(site_info(&sim, &snapshot)),
-        "backup_time_remaining" => {
-            let load = snapshot.flows.home_w.max(1.0);
-            let left = snapshot.remaining_wh()
-                * (1.0 - snapshot.operation.backup_reserve_percent / 100.0).max(0.0);
-            envelope(json!({"time_remaining_hours": left / load}))
-        }
+        "backup_time_remaining" => envelope(backup_time_remaining(&snapshot)),
         "tariff_rate" => envelope(json!({"code": "SIM-TOU", "utility": "Simulated Power & Light"})),
         _ => error(StatusCode::NOT_FOUND, "unknown endpoint"),
     }
@@ -220,10 +228,15 @@ pub(crate) async fn site_post(
     if let Some(response) = admit(&sim, &headers, &id) {
         return response;
     }
-    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+    apply_write(&sim, &name, &body)
+}
+
+/// Applies one site write to the model (shared by the Owner and Fleet personas).
+pub(crate) fn apply_write(sim: &Sim, name: &str, body: &[u8]) -> Response {
+    let Ok(body) = serde_json::from_slice::<Value>(body) else {
         return error(StatusCode::BAD_REQUEST, "body must be JSON");
     };
-    match name.as_str() {
+    match name {
         "backup" => {
             let Some(app) = body["backup_reserve_percent"]
                 .as_f64()

@@ -1,0 +1,420 @@
+//! The request path of the Fleet client (gateway-protocols §6.2): tokens from the file, 401 →
+//! one shared refresh and one retry, the 429 back-off window, HTTP/2 with an HTTP/1.1 fallback,
+//! site selection, and the jittered per-path cache with single flight.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::Method;
+use serde_json::Value;
+
+use super::usage::CallKind;
+use super::{FleetClient, FleetEndpoint, FleetTokenFile, MAX_CACHE_JITTER, MAX_RATE_LIMIT_PAUSE};
+use super::{REFRESH_TIMEOUT, lock};
+use crate::cloud::auth::{endpoint, parse_token_answer};
+use crate::cloud::transport::{Reply, rate_limit_delay, transport_error};
+use crate::{GatewayError, Secret};
+
+/// Wall-clock Unix seconds.
+pub(crate) fn unix_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|since| since.as_secs())
+        .unwrap_or(0)
+}
+
+/// The pause a Fleet 429 asks for: `Retry-After` (seconds or HTTP date), else a body saying
+/// "retry … N seconds", else 10 s; clamped to [0, 60] s.
+pub fn fleet_rate_limit_pause(
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+    now: SystemTime,
+) -> Duration {
+    rate_limit_delay(headers, body, now).min(MAX_RATE_LIMIT_PAUSE)
+}
+
+/// A random back-dating in `0..min(ttl/4, 10 s)`, so paths cached together expire apart.
+pub(crate) fn cache_jitter(ttl: Duration) -> Duration {
+    use ring::rand::SecureRandom;
+    let span = (ttl / 4).min(MAX_CACHE_JITTER);
+    let mut bytes = [0u8; 8];
+    if span.is_zero() || ring::rand::SystemRandom::new().fill(&mut bytes).is_err() {
+        return Duration::ZERO;
+    }
+    let fraction = u64::from_le_bytes(bytes) as f64 / (u64::MAX as f64 + 1.0);
+    span.mul_f64(fraction)
+}
+
+/// The `response` member of a `{"response": …}` answer.
+fn response_member(path: &str, answer: Value) -> Result<Value, GatewayError> {
+    match answer {
+        Value::Object(mut map) if map.contains_key("response") => {
+            Ok(map.remove("response").unwrap_or_default())
+        }
+        _ => Err(GatewayError::Malformed {
+            path: path.to_owned(),
+            detail: "no \"response\" member".to_owned(),
+        }),
+    }
+}
+
+/// A request body.
+enum Body<'a> {
+    None,
+    Json(&'a Value),
+    Form(&'a [(&'static str, String)]),
+}
+
+/// The energy-site ids of a product list (`response` array), in list order.
+pub fn energy_site_ids(products: &Value) -> Vec<u64> {
+    products
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|entry| {
+            let id = &entry["energy_site_id"];
+            id.as_u64()
+                .or_else(|| id.as_str().and_then(|text| text.parse().ok()))
+        })
+        .collect()
+}
+
+/// The configured site (it must be in the list) or the first energy site.
+pub fn choose_site_id(ids: &[u64], configured: Option<u64>) -> Result<u64, GatewayError> {
+    match configured {
+        Some(id) if ids.contains(&id) => Ok(id),
+        Some(id) => {
+            let known: Vec<String> = ids.iter().map(u64::to_string).collect();
+            Err(GatewayError::Config(format!(
+                "energy site {id} is not in this Fleet API account (sites: {}); fix PW_SITEID or \
+                 site_id in {}",
+                if known.is_empty() { "none".to_owned() } else { known.join(", ") },
+                super::FLEET_FILE
+            )))
+        }
+        None => ids.first().copied().ok_or_else(|| {
+            GatewayError::Config("this Fleet API account has no energy site".to_owned())
+        }),
+    }
+}
+
+impl FleetClient {
+    /// Time left in the 429 back-off window.
+    pub fn cooldown_remaining(&self) -> Option<Duration> {
+        let now = self.clock.now();
+        let until = *lock(&self.cooldown_until);
+        until.filter(|until| now < *until).map(|until| until - now)
+    }
+
+    fn start_cooldown(&self, pause: Duration) {
+        let until = self.clock.now() + pause;
+        let mut slot = lock(&self.cooldown_until);
+        *slot = Some(slot.map_or(until, |old| old.max(until)));
+    }
+
+    /// The token file (loaded on first use).
+    fn token_file(&self) -> Result<FleetTokenFile, GatewayError> {
+        if let Some(file) = lock(&self.file).clone() {
+            return Ok(file);
+        }
+        let file = FleetTokenFile::read(&self.config.auth_dir)?.ok_or_else(|| {
+            GatewayError::Config(format!(
+                "no Fleet API setup in {}: run the Fleet setup",
+                super::fleet_file_path(&self.config.auth_dir).display()
+            ))
+        })?;
+        if file.access_token.is_empty() && file.refresh_token.is_empty() {
+            return Err(GatewayError::Config(format!(
+                "{} holds no token: run the Fleet setup",
+                super::FLEET_FILE
+            )));
+        }
+        *lock(&self.file) = Some(file.clone());
+        Ok(file)
+    }
+
+    /// The region base: the configured override, else the file's `AUDIENCE`.
+    fn audience(&self, file: &FleetTokenFile) -> Result<String, GatewayError> {
+        match &self.config.api_url {
+            Some(url) => Ok(url.clone()),
+            None if file.audience.is_empty() => Err(GatewayError::Config(format!(
+                "{} names no AUDIENCE (region URL): run the Fleet setup",
+                super::FLEET_FILE
+            ))),
+            None => Ok(file.audience.clone()),
+        }
+    }
+
+    /// Sends one request (counted and billed), honouring and starting the 429 window. A GET, or
+    /// any request whose connection failed, is tried once more over HTTP/1.1; a POST that may
+    /// have been transmitted is never resent.
+    async fn exchange(
+        &self,
+        method: Method,
+        url: &str,
+        body: Body<'_>,
+        bearer: Option<&Secret>,
+        path: &str,
+        kind: CallKind,
+    ) -> Result<Reply, GatewayError> {
+        if let Some(remaining) = self.cooldown_remaining() {
+            return Err(GatewayError::CoolingDown { remaining });
+        }
+        let build = |client: &reqwest::Client| {
+            let mut request = client
+                .request(method.clone(), url)
+                .header(reqwest::header::ACCEPT, "application/json");
+            if let Some(token) = bearer {
+                request = request.bearer_auth(token.expose());
+            }
+            if kind == CallKind::Auth {
+                request = request.timeout(REFRESH_TIMEOUT);
+            }
+            match &body {
+                Body::None => request.header(reqwest::header::CONTENT_TYPE, "application/json"),
+                Body::Json(value) => request.json(value),
+                Body::Form(pairs) => request.form(pairs),
+            }
+        };
+        self.counters.request();
+        let response = match build(&self.http).send().await {
+            Ok(response) => Ok(response),
+            Err(err)
+                if !self.config.force_http1 && (method == Method::GET || err.is_connect()) =>
+            {
+                tracing::debug!(path, "Fleet API exchange failed; trying HTTP/1.1");
+                self.counters.request();
+                build(&self.http1).send().await
+            }
+            Err(err) => Err(err),
+        };
+        let response = response.map_err(|err| {
+            self.counters.error();
+            transport_error(&self.target, self.config.timeout, &err)
+        })?;
+        let status = response.status().as_u16();
+        // Tesla bills every answer below 500.
+        if status < 500 {
+            self.calls.count(kind);
+        }
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(|err| {
+            self.counters.error();
+            transport_error(&self.target, self.config.timeout, &err)
+        })?;
+        if status >= 400 {
+            self.counters.error();
+        }
+        if status == 429 {
+            let pause = fleet_rate_limit_pause(&headers, &body, SystemTime::now());
+            self.start_cooldown(pause);
+            tracing::warn!(path, ?pause, "Fleet API answered 429: pausing Fleet requests");
+            return Err(GatewayError::RateLimited {
+                path: path.to_owned(),
+                status,
+                retry_after: pause,
+            });
+        }
+        Ok(Reply { status, body })
+    }
+
+    /// Refreshes the tokens unless another caller already did since `seen`; both new tokens are
+    /// required and the file is rewritten.
+    async fn refresh(&self, seen: u64) -> Result<(), GatewayError> {
+        const PATH: &str = "/oauth2/v3/token";
+        let _refreshing = self.refresh_lock.lock().await;
+        if self.token_generation.load(Ordering::Acquire) != seen {
+            return Ok(());
+        }
+        let mut file = self.token_file()?;
+        if file.refresh_token.is_empty() {
+            return Err(GatewayError::Config(format!(
+                "{} has no refresh token: run the Fleet setup",
+                super::FLEET_FILE
+            )));
+        }
+        let form = [
+            ("grant_type", "refresh_token".to_owned()),
+            ("client_id", file.client_id.clone()),
+            ("refresh_token", file.refresh_token.expose().to_owned()),
+        ];
+        let url = endpoint(&self.config.auth_url, PATH);
+        self.counters.login();
+        let reply = self
+            .exchange(Method::POST, &url, Body::Form(&form), None, PATH, CallKind::Auth)
+            .await?;
+        match reply.status {
+            200..=299 => {}
+            400 | 401 | 403 => {
+                return Err(GatewayError::LoginRejected {
+                    target: self.config.auth_url.clone(),
+                    status: reply.status,
+                    credential: "the Fleet API refresh token; run the Fleet setup again",
+                });
+            }
+            status => {
+                return Err(GatewayError::Status {
+                    path: PATH.to_owned(),
+                    status,
+                });
+            }
+        }
+        let answer = parse_token_answer(PATH, &reply.body)?;
+        let Some(refresh_token) = answer.refresh_token else {
+            return Err(GatewayError::Malformed {
+                path: PATH.to_owned(),
+                detail: "the refresh answer lacks a refresh_token".to_owned(),
+            });
+        };
+        file.access_token = answer.access_token;
+        file.refresh_token = refresh_token;
+        let written = file.write(&self.config.auth_dir);
+        *lock(&self.file) = Some(file);
+        self.token_generation.fetch_add(1, Ordering::AcqRel);
+        written
+    }
+
+    /// One Fleet API call: bearer token, 401 → refresh and retry once; the parsed JSON answer.
+    pub(crate) async fn api_call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, GatewayError> {
+        let kind = if method == Method::GET {
+            CallKind::Data
+        } else {
+            CallKind::Command
+        };
+        let mut retried = false;
+        loop {
+            let generation = self.token_generation.load(Ordering::Acquire);
+            let file = self.token_file()?;
+            let url = endpoint(&self.audience(&file)?, path);
+            let payload = body.map_or(Body::None, Body::Json);
+            let reply = self
+                .exchange(
+                    method.clone(),
+                    &url,
+                    payload,
+                    Some(&file.access_token),
+                    path,
+                    kind,
+                )
+                .await?;
+            match reply.status {
+                200..=299 => {
+                    return serde_json::from_slice(&reply.body).map_err(|err| {
+                        GatewayError::Malformed {
+                            path: path.to_owned(),
+                            detail: format!("invalid JSON: {err}"),
+                        }
+                    });
+                }
+                // The server refused before acting, so even a POST may be sent again.
+                401 if !retried => {
+                    retried = true;
+                    self.refresh(generation).await?;
+                }
+                401 | 403 => {
+                    return Err(GatewayError::Unauthorized {
+                        path: path.to_owned(),
+                        status: reply.status,
+                    });
+                }
+                412 => {
+                    let detail: Value = serde_json::from_slice(&reply.body).unwrap_or_default();
+                    let message = detail["error"].as_str().unwrap_or("user out of region");
+                    return Err(GatewayError::Config(format!(
+                        "the Fleet API at {url} refused this account's region (HTTP 412: \
+                         {message}); set AUDIENCE in {} to the account's region URL",
+                        super::FLEET_FILE
+                    )));
+                }
+                status => {
+                    return Err(GatewayError::Status {
+                        path: path.to_owned(),
+                        status,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The account's energy-site ids (`GET api/1/products`, never cached).
+    pub async fn site_ids(&self) -> Result<Vec<u64>, GatewayError> {
+        const PATH: &str = "api/1/products";
+        let answer = self.api_call(Method::GET, PATH, None).await?;
+        Ok(energy_site_ids(&answer["response"]))
+    }
+
+    /// The selected site, chosen on first use: the configured id, the file's `site_id`, else the
+    /// first product with an `energy_site_id`; a configured id must be in the product list.
+    pub async fn site(&self) -> Result<u64, GatewayError> {
+        if let Some(site) = *lock(&self.site) {
+            return Ok(site);
+        }
+        let _connecting = self.connect_lock.lock().await;
+        if let Some(site) = *lock(&self.site) {
+            return Ok(site);
+        }
+        let configured = match self.config.site_id {
+            Some(id) => Some(id),
+            None => self.token_file()?.site_id,
+        };
+        let site = choose_site_id(&self.site_ids().await?, configured)?;
+        *lock(&self.site) = Some(site);
+        Ok(site)
+    }
+
+    /// `api/1/energy_sites/{site}/{name}`.
+    pub(crate) async fn site_path(&self, name: &str) -> Result<String, GatewayError> {
+        Ok(format!("api/1/energy_sites/{}/{name}", self.site().await?))
+    }
+
+    /// A cached site read: fresh answer, else one shared upstream call (unwrapped `response`).
+    pub(crate) async fn cached(&self, which: FleetEndpoint) -> Result<Arc<Value>, GatewayError> {
+        let path = self.site_path(which.name()).await?;
+        self.cached_path(path).await
+    }
+
+    /// A GET of `path` through the cache; paths with a query are never cached.
+    pub(crate) async fn cached_path(&self, path: String) -> Result<Arc<Value>, GatewayError> {
+        let fetch = |path: String| async move {
+            let answer = self.api_call(Method::GET, &path, None).await?;
+            response_member(&path, answer)
+        };
+        if path.contains('?') {
+            return fetch(path).await.map(Arc::new);
+        }
+        let clock = Arc::clone(&self.clock);
+        let wait = Duration::from_secs(120) + 4 * self.config.timeout.max(Duration::from_secs(1));
+        self.cache
+            .get_or_fetch_backdated(
+                path.clone(),
+                move || clock.now(),
+                self.config.cache_ttl,
+                cache_jitter(self.config.cache_ttl),
+                wait,
+                &self.target,
+                || fetch(path),
+            )
+            .await
+    }
+
+    /// Drops a cached site read (after a write).
+    pub(crate) async fn invalidate(&self, which: FleetEndpoint) {
+        if let Ok(path) = self.site_path(which.name()).await {
+            self.cache.invalidate(path);
+        }
+    }
+
+    /// A history read (`history` / `calendar_history` with the caller's query), never cached.
+    pub async fn history(&self, calendar: bool, query: &str) -> Result<Value, GatewayError> {
+        let name = if calendar { "calendar_history" } else { "history" };
+        let path = format!("{}?{}", self.site_path(name).await?, query.trim_start_matches('?'));
+        Ok((*self.cached_path(path).await?).clone())
+    }
+}

@@ -1,0 +1,397 @@
+//! Fleet API access mode: Tesla's official cloud API for energy sites (gateway-protocols §6, §7).
+//!
+//! One [`FleetClient`] per `.pypowerwall.fleetapi` file (written by the setup steps of
+//! [`setup`]). Requests go to `{AUDIENCE}/{path}` with the user's bearer token; a 401 refreshes
+//! the tokens once (concurrent 401s share one refresh, the file is rewritten) and retries; a 429
+//! opens a shared back-off window; reads are cached per path with a jittered TTL and single
+//! flight. Answers are mapped to the local API's shapes with the cloud mode's functions
+//! (`cloud::convert`), with the Fleet differences of §6.3. Every call is counted and priced
+//! ([`FleetClient::usage`]), because unlike the gateway the Fleet API bills per request.
+
+mod client;
+pub mod file;
+pub mod setup;
+pub mod usage;
+mod write;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+pub use file::{FLEET_FILE, FleetTokenFile, fleet_file_path};
+pub use setup::Region;
+pub use usage::{CallCounts, CallKind, FleetUsage, project_usage};
+
+use crate::cloud::cache::AnswerCache;
+use crate::cloud::{convert, transport};
+use crate::policy::{Clock, TokioClock};
+use crate::{
+    AccessMode, DataKind, GatewayAccess, GatewayError, GridExportRule, OperationMode, RawBody,
+    ReserveLevel, UpstreamCounters, UpstreamStats,
+};
+use usage::CallCounters;
+
+/// Tesla's SSO base (token refresh).
+pub const DEFAULT_AUTH_URL: &str = "https://auth.tesla.com/";
+/// Per-request timeout (the facade's default).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Timeout of a token refresh (the reference's 60 s).
+pub const REFRESH_TIMEOUT: Duration = Duration::from_secs(60);
+/// TTL of cached reads (`pwcacheexpire`).
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(5);
+/// Longest random back-dating of a cached answer's stamp (§6.2: `min(TTL/4, 10 s)`).
+pub const MAX_CACHE_JITTER: Duration = Duration::from_secs(10);
+/// Longest pause a 429 may impose on the Fleet client (§6.2 clamps to 60 s).
+pub const MAX_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
+/// Slowest sensible poll of the Fleet API. Tesla serves energy data from its own cache, refreshed
+/// every few tens of seconds at best (its Discovery plan even limited energy reads to one per
+/// site per 5 minutes), and every read is billed ($1 per 500): polling faster than every 30 s
+/// returns the same numbers and only adds cost (at 30 s, one endpoint costs about $173 a month).
+pub const MIN_POLL_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Whether a `PW_FLEETAPI_HTTP` value forces HTTP/1.1: `1.1`, `1`, `http1.1` or `http/1.1`
+/// (case and surrounding spaces ignored); anything else keeps HTTP/2.
+pub fn http1_forced(value: &str) -> bool {
+    matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "1.1" | "1" | "http1.1" | "http/1.1"
+    )
+}
+
+/// Settings of one Fleet client.
+#[derive(Debug, Clone)]
+pub struct FleetConfig {
+    /// Directory of `.pypowerwall.fleetapi` (`PW_AUTH_PATH`).
+    pub auth_dir: PathBuf,
+    /// Energy site id (`PW_SITEID`); `None` = the file's `site_id`, else the first energy product.
+    pub site_id: Option<u64>,
+    /// Tesla SSO base for token refreshes (tests point it at the simulator).
+    pub auth_url: String,
+    /// Overrides the region base stored in the file (`AUDIENCE`); tests and demos use it.
+    pub api_url: Option<String>,
+    /// PEM of a CA to trust instead of the system roots (the simulator's test CA).
+    pub ca_pem: Option<String>,
+    /// Per-request timeout (`PW_TIMEOUT`).
+    pub timeout: Duration,
+    /// TTL of cached reads (`PW_CACHE_EXPIRE`).
+    pub cache_ttl: Duration,
+    /// Speak HTTP/1.1 only (`PW_FLEETAPI_HTTP`, see [`http1_forced`]).
+    pub force_http1: bool,
+}
+
+impl FleetConfig {
+    /// Settings with Tesla's endpoints and the reference's defaults.
+    pub fn new(auth_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            auth_dir: auth_dir.into(),
+            site_id: None,
+            auth_url: DEFAULT_AUTH_URL.to_owned(),
+            api_url: None,
+            ca_pem: None,
+            timeout: DEFAULT_TIMEOUT,
+            cache_ttl: DEFAULT_CACHE_TTL,
+            force_http1: false,
+        }
+    }
+}
+
+/// The Fleet energy-site documents a caller can read raw (the `/fleetapi/*` routes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FleetEndpoint {
+    /// `live_status`: power flows, SOE, grid state.
+    LiveStatus,
+    /// `site_info`: configuration, reserve, mode, tariff.
+    SiteInfo,
+    /// `site_status`: name, gateway id, battery summary.
+    SiteStatus,
+    /// `backup_time_remaining`.
+    BackupTimeRemaining,
+}
+
+impl FleetEndpoint {
+    /// The path below `api/1/energy_sites/{id}/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::LiveStatus => "live_status",
+            Self::SiteInfo => "site_info",
+            Self::SiteStatus => "site_status",
+            Self::BackupTimeRemaining => "backup_time_remaining",
+        }
+    }
+}
+
+/// A client of one Fleet API energy site; safe to share and call concurrently.
+#[derive(Debug)]
+pub struct FleetClient {
+    config: FleetConfig,
+    target: String,
+    /// HTTP/2 preferred (or HTTP/1.1 only when forced).
+    http: reqwest::Client,
+    /// HTTP/1.1 only: the fallback after a failed exchange.
+    http1: reqwest::Client,
+    clock: Arc<dyn Clock>,
+    started: Instant,
+    counters: UpstreamCounters,
+    calls: CallCounters,
+    /// The token file, loaded on first use.
+    file: Mutex<Option<FleetTokenFile>>,
+    /// Bumped at every token change, so concurrent 401s share one refresh.
+    token_generation: AtomicU64,
+    refresh_lock: tokio::sync::Mutex<()>,
+    connect_lock: tokio::sync::Mutex<()>,
+    site: Mutex<Option<u64>>,
+    cache: AnswerCache<String>,
+    cooldown_until: Mutex<Option<Instant>>,
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every update swaps whole values, so a poisoned lock still holds a consistent state.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl FleetClient {
+    /// A client on the real clock. Validates the settings; sends nothing and reads no file.
+    pub fn new(config: FleetConfig) -> Result<Self, GatewayError> {
+        Self::with_clock(config, Arc::new(TokioClock))
+    }
+
+    /// A client whose caches, back-off window and usage projection read `clock` (for tests).
+    pub fn with_clock(config: FleetConfig, clock: Arc<dyn Clock>) -> Result<Self, GatewayError> {
+        let mut urls = vec![("auth", config.auth_url.clone())];
+        if let Some(api) = &config.api_url {
+            urls.push(("Fleet API", api.clone()));
+        }
+        for (name, url) in urls {
+            let parsed = reqwest::Url::parse(&url)
+                .map_err(|err| GatewayError::Config(format!("{name} URL {url:?}: {err}")))?;
+            if parsed.scheme() != "https" {
+                return Err(GatewayError::Config(format!(
+                    "{name} URL {url:?} must be https"
+                )));
+            }
+        }
+        let ca = config.ca_pem.as_deref();
+        let http = transport::cloud_client_with(config.timeout, ca, config.force_http1)?;
+        let http1 = transport::cloud_client_with(config.timeout, ca, true)?;
+        let target = config
+            .api_url
+            .as_deref()
+            .and_then(|url| reqwest::Url::parse(url).ok())
+            .and_then(|url| url.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "fleet-api".to_owned());
+        let started = clock.now();
+        Ok(Self {
+            target,
+            http,
+            http1,
+            started,
+            clock,
+            config,
+            counters: UpstreamCounters::default(),
+            calls: CallCounters::default(),
+            file: Mutex::new(None),
+            token_generation: AtomicU64::new(0),
+            refresh_lock: tokio::sync::Mutex::new(()),
+            connect_lock: tokio::sync::Mutex::new(()),
+            site: Mutex::new(None),
+            cache: AnswerCache::default(),
+            cooldown_until: Mutex::new(None),
+        })
+    }
+
+    /// The settings this client was built with.
+    pub fn config(&self) -> &FleetConfig {
+        &self.config
+    }
+
+    /// The selected site id, if connect chose one.
+    pub fn selected_site(&self) -> Option<u64> {
+        *lock(&self.site)
+    }
+
+    /// The calls sent so far and their projected monthly cost.
+    pub fn usage(&self) -> FleetUsage {
+        let observed = self.clock.now().saturating_duration_since(self.started);
+        project_usage(self.calls.snapshot(), observed)
+    }
+
+    /// One energy-site document as Tesla sent it (the unwrapped `response`), cached.
+    pub async fn site_document(&self, endpoint: FleetEndpoint) -> Result<Value, GatewayError> {
+        Ok((*self.cached(endpoint).await?).clone())
+    }
+
+    /// `site_info` as Tesla sent it (`/fleetapi/info`).
+    pub async fn site_info_raw(&self) -> Result<Value, GatewayError> {
+        self.site_document(FleetEndpoint::SiteInfo).await
+    }
+
+    /// `live_status` as Tesla sent it (`/fleetapi/status`).
+    pub async fn live_status_raw(&self) -> Result<Value, GatewayError> {
+        self.site_document(FleetEndpoint::LiveStatus).await
+    }
+
+    /// Backup time remaining in hours (`time_remaining_hours` when truthy, else 0.0).
+    pub async fn time_remaining(&self) -> Result<f64, GatewayError> {
+        let answer = self.cached(FleetEndpoint::BackupTimeRemaining).await?;
+        Ok(convert::time_remaining(&answer))
+    }
+
+    /// Whether charging from the grid is allowed (from `site_info`).
+    pub async fn grid_charging(&self) -> Result<bool, GatewayError> {
+        Ok(convert::grid_charging(
+            &*self.cached(FleetEndpoint::SiteInfo).await?,
+        ))
+    }
+
+    /// The grid export rule (from `site_info`).
+    pub async fn grid_export(&self) -> Result<String, GatewayError> {
+        Ok(convert::grid_export(
+            &*self.cached(FleetEndpoint::SiteInfo).await?,
+        ))
+    }
+
+    /// The tariff: `site_info.tariff_content` (the Fleet mode makes no `tariff_rate` call).
+    pub async fn tariff(&self) -> Result<Value, GatewayError> {
+        Ok(tariff(&*self.cached(FleetEndpoint::SiteInfo).await?))
+    }
+}
+
+/// `site_info.tariff_content`, `{}` when absent.
+pub fn tariff(site_info: &Value) -> Value {
+    match &site_info["tariff_content"] {
+        Value::Null => json!({}),
+        other => other.clone(),
+    }
+}
+
+/// One document in the local API's shape from the Fleet answers (gateway-protocols §6.3): the
+/// cloud mapping, except that SOE comes from `live_status` and `site_status` has no pack energy.
+pub(crate) fn map_document(
+    kind: DataKind,
+    live: &Value,
+    site_info: &Value,
+    site_status: &Value,
+    now_unix: u64,
+) -> Value {
+    match kind {
+        DataKind::Status => convert::status(site_info),
+        DataKind::Aggregates => convert::aggregates(live, site_info),
+        DataKind::Soe => convert::soe(live),
+        DataKind::GridStatus => convert::grid_status(live),
+        DataKind::SystemStatus => convert::system_status(site_status, site_info, live),
+        DataKind::Operation => convert::operation(site_info),
+        DataKind::SiteInfo => convert::site_info(site_info),
+        DataKind::SiteName => convert::site_name(site_info),
+        DataKind::Vitals => convert::vitals(site_info, live, now_unix),
+        // Mocked in Fleet mode (gateway-protocols §3.11); no Fleet source for the others.
+        DataKind::SolarPowerwall | DataKind::Powerwalls | DataKind::FanSpeeds => json!({}),
+    }
+}
+
+/// The endpoints a document is built from.
+fn sources(kind: DataKind) -> &'static [FleetEndpoint] {
+    use FleetEndpoint::{LiveStatus, SiteInfo, SiteStatus};
+    match kind {
+        DataKind::Status
+        | DataKind::Operation
+        | DataKind::SiteInfo
+        | DataKind::SiteName => &[SiteInfo],
+        DataKind::Soe | DataKind::GridStatus => &[LiveStatus],
+        DataKind::Aggregates | DataKind::Vitals => &[LiveStatus, SiteInfo],
+        DataKind::SystemStatus => &[SiteStatus, SiteInfo, LiveStatus],
+        DataKind::SolarPowerwall | DataKind::Powerwalls | DataKind::FanSpeeds => &[],
+    }
+}
+
+#[async_trait::async_trait]
+impl GatewayAccess for FleetClient {
+    fn mode(&self) -> AccessMode {
+        AccessMode::Fleet
+    }
+
+    fn target(&self) -> &str {
+        &self.target
+    }
+
+    async fn connect(&self) -> Result<(), GatewayError> {
+        self.site().await.map(|_| ())
+    }
+
+    async fn fetch(&self, kind: DataKind) -> Result<Value, GatewayError> {
+        if matches!(kind, DataKind::Powerwalls | DataKind::FanSpeeds) {
+            return Err(GatewayError::Unsupported {
+                mode: "fleetapi",
+                what: format!("{} (no Fleet API source)", kind.local_path()),
+            });
+        }
+        let mut live = Value::Null;
+        let mut info = Value::Null;
+        let mut status = Value::Null;
+        for endpoint in sources(kind) {
+            let answer = (*self.cached(*endpoint).await?).clone();
+            match endpoint {
+                FleetEndpoint::LiveStatus => live = answer,
+                FleetEndpoint::SiteInfo => info = answer,
+                FleetEndpoint::SiteStatus => status = answer,
+                FleetEndpoint::BackupTimeRemaining => {}
+            }
+        }
+        let now = client::unix_seconds();
+        Ok(map_document(kind, &live, &info, &status, now))
+    }
+
+    async fn fetch_raw(&self, path: &str) -> Result<RawBody, GatewayError> {
+        let bare = path.split(['?', '#']).next().unwrap_or_default();
+        if bare == "/api/devices/vitals" {
+            return Ok(RawBody::Json(Value::Null));
+        }
+        if bare == "/api/tesla/tariff_rate" {
+            return self.tariff().await.map(RawBody::Json);
+        }
+        let kind = DataKind::ALL
+            .into_iter()
+            .find(|kind| *kind != DataKind::Vitals && kind.local_path() == bare);
+        match kind {
+            Some(kind) => self.fetch(kind).await.map(RawBody::Json),
+            None => Err(GatewayError::Unsupported {
+                mode: "fleetapi",
+                what: format!("the gateway path {bare}"),
+            }),
+        }
+    }
+
+    fn upstream(&self) -> UpstreamStats {
+        self.counters.snapshot()
+    }
+
+    /// `POST …/backup` `{"backup_reserve_percent": level}` (sent as given) and/or
+    /// `POST …/operation` `{"default_real_mode": mode}`; result as gateway-protocols §6.3.
+    async fn set_operation(
+        &self,
+        reserve: Option<ReserveLevel>,
+        mode: Option<OperationMode>,
+    ) -> Result<Value, GatewayError> {
+        self.write_operation(reserve, mode).await
+    }
+
+    /// `POST …/grid_import_export` `{"disallow_charge_from_grid_with_solar_installed": !allowed}`.
+    async fn set_grid_charging(&self, allowed: bool) -> Result<Value, GatewayError> {
+        let body = json!({"disallow_charge_from_grid_with_solar_installed": !allowed});
+        self.command("grid_import_export", body).await
+    }
+
+    /// `POST …/grid_import_export` `{"customer_preferred_export_rule": rule}`.
+    async fn set_grid_export(&self, rule: GridExportRule) -> Result<Value, GatewayError> {
+        let body = json!({"customer_preferred_export_rule": rule.as_str()});
+        self.command("grid_import_export", body).await
+    }
+}
