@@ -104,7 +104,10 @@ async fn full_setup_writes_a_working_token_file() {
 
     // The PEM must be hosted (404 first), and be ours.
     let missing = setup.check_public_key(DOMAIN, Some(&pair.public_pem)).await;
-    assert!(matches!(missing, Err(SetupError::PemNotHosted { status: 404, .. })));
+    assert!(matches!(
+        missing,
+        Err(SetupError::PemNotHosted { status: 404, .. })
+    ));
     sim.host_fleet_public_key(Some(pair.public_pem.clone()));
     setup
         .check_public_key(DOMAIN, Some(&pair.public_pem))
@@ -112,7 +115,9 @@ async fn full_setup_writes_a_working_token_file() {
         .expect("hosted");
     let other = generate_key_pair().expect("other pair");
     assert!(matches!(
-        setup.check_public_key(DOMAIN, Some(&other.public_pem)).await,
+        setup
+            .check_public_key(DOMAIN, Some(&other.public_pem))
+            .await,
         Err(SetupError::PemMismatch { .. })
     ));
 
@@ -145,7 +150,10 @@ async fn full_setup_writes_a_working_token_file() {
     .expect("browser");
     let answer = browser.get(&url).send().await.expect("authorize");
     assert_eq!(answer.status().as_u16(), 302);
-    let location = answer.headers()["location"].to_str().expect("text").to_owned();
+    let location = answer.headers()["location"]
+        .to_str()
+        .expect("text")
+        .to_owned();
     assert!(location.starts_with(REDIRECT_URI), "{location}");
     let code = extract_code(&location, Some(&state)).expect("code");
     let tokens = setup
@@ -159,7 +167,10 @@ async fn full_setup_writes_a_working_token_file() {
             .await
             .is_err()
     );
-    let sites = setup.energy_sites(&tokens.access_token).await.expect("sites");
+    let sites = setup
+        .energy_sites(&tokens.access_token)
+        .await
+        .expect("sites");
     let site = choose_site(&sites, None).expect("site");
     assert_eq!(site.id, sim.cloud_site_id());
     FleetTokenFile {
@@ -194,17 +205,27 @@ async fn every_mapped_document_matches_the_model() {
     let dir = tempfile::tempdir().expect("dir");
     let (client, _clock) = connected(&sim, dir.path()).await;
     let reading = sim.reading();
-    let aggregates = client.fetch(DataKind::Aggregates).await.expect("aggregates");
+    let aggregates = client
+        .fetch(DataKind::Aggregates)
+        .await
+        .expect("aggregates");
     for (section, want) in [
         ("site", reading.site_w),
         ("battery", reading.battery_w),
         ("load", reading.home_w),
         ("solar", reading.solar_w),
     ] {
-        assert_eq!(aggregates[section]["instant_power"].as_f64(), Some(want), "{section}");
+        assert_eq!(
+            aggregates[section]["instant_power"].as_f64(),
+            Some(want),
+            "{section}"
+        );
     }
     let soe = client.fetch(DataKind::Soe).await.expect("soe");
-    assert!(close(soe["percentage"].as_f64().expect("n"), reading.soe_raw_pct));
+    assert!(close(
+        soe["percentage"].as_f64().expect("n"),
+        reading.soe_raw_pct
+    ));
     let operation = client.fetch(DataKind::Operation).await.expect("operation");
     assert_eq!(operation["real_mode"], reading.real_mode.as_str());
     let grid = client.fetch(DataKind::GridStatus).await.expect("grid");
@@ -227,10 +248,16 @@ async fn every_mapped_document_matches_the_model() {
         Err(GatewayError::Unsupported { .. })
     ));
     assert!(client.time_remaining().await.expect("hours") > 0.0);
-    assert_eq!(client.tariff().await.expect("tariff")["utility"], "Simulated Power & Light");
+    assert_eq!(
+        client.tariff().await.expect("tariff")["utility"],
+        "Simulated Power & Light"
+    );
     let live = client.live_status_raw().await.expect("live");
     assert!(live.get("energy_left").is_none() && live.get("solar_power").is_some());
-    assert_eq!(client.site_info_raw().await.expect("info")["site_name"], "My Home");
+    assert_eq!(
+        client.site_info_raw().await.expect("info")["site_name"],
+        "My Home"
+    );
     // site_info is cached: status, operation, site info, name, vitals, tariff cost one call.
     assert_eq!(count(&sim, "/site_info"), 1);
     assert_eq!(count(&sim, "/site_status"), 1);
@@ -245,36 +272,58 @@ async fn writes_reach_the_model_and_read_back() {
     let sim = simulator().await;
     let dir = tempfile::tempdir().expect("dir");
     let (client, _clock) = connected(&sim, dir.path()).await;
-    client.fetch(DataKind::Operation).await.expect("warm the cache");
+    client
+        .fetch(DataKind::Operation)
+        .await
+        .expect("warm the cache");
     let result = client
         .set_operation(ReserveLevel::whole(50), Some(OperationMode::Autonomous))
         .await
         .expect("write");
-    assert_eq!(result["set_backup_reserve_percent"]["backup_reserve_percent"], 50);
+    assert_eq!(
+        result["set_backup_reserve_percent"]["backup_reserve_percent"],
+        50
+    );
     assert_eq!(
         result["set_backup_reserve_percent"]["result"]["response"]["code"],
         201
     );
     assert_eq!(result["set_operation"]["real_mode"], "autonomous");
-    assert_eq!(result["set_operation"]["result"]["response"]["message"], "Updated");
+    assert_eq!(
+        result["set_operation"]["result"]["response"]["message"],
+        "Updated"
+    );
     let reading = sim.reading();
-    assert!(close(reading.reserve_raw_pct, 52.5), "{}", reading.reserve_raw_pct);
+    assert!(
+        close(reading.reserve_raw_pct, 52.5),
+        "{}",
+        reading.reserve_raw_pct
+    );
     assert_eq!(reading.real_mode, "autonomous");
     let operation = client.fetch(DataKind::Operation).await.expect("read-back");
     assert_eq!(operation["real_mode"], "autonomous");
-    assert!(close(operation["backup_reserve_percent"].as_f64().expect("n"), 52.5));
+    assert!(close(
+        operation["backup_reserve_percent"].as_f64().expect("n"),
+        52.5
+    ));
     // Only the field given is sent.
     let mode_only = client
         .set_operation(None, Some(OperationMode::SelfConsumption))
         .await
         .expect("mode");
     assert!(mode_only.get("set_backup_reserve_percent").is_none());
-    assert_eq!(count(&sim, "POST /fleet/na/api/1/energy_sites/429124/backup"), 1);
+    assert_eq!(
+        count(&sim, "POST /fleet/na/api/1/energy_sites/429124/backup"),
+        1
+    );
 
     assert!(client.grid_charging().await.expect("read"));
     client.set_grid_charging(false).await.expect("write");
     assert!(!client.grid_charging().await.expect("read-back"));
-    client.set_grid_export(GridExportRule::Never).await.expect("write");
+    client
+        .set_grid_export(GridExportRule::Never)
+        .await
+        .expect("write");
     assert_eq!(client.grid_export().await.expect("read-back"), "never");
     assert_eq!(client.usage().calls_by_kind.command, 5);
 }
@@ -284,7 +333,9 @@ async fn expired_token_refreshes_once_for_concurrent_calls_and_rewrites_the_file
     let sim = simulator().await;
     let dir = tempfile::tempdir().expect("dir");
     let (client, _clock) = connected(&sim, dir.path()).await;
-    let before = FleetTokenFile::read(dir.path()).expect("read").expect("file");
+    let before = FleetTokenFile::read(dir.path())
+        .expect("read")
+        .expect("file");
     sim.expire_fleet_access_tokens();
     let calls = [DataKind::Soe, DataKind::Operation, DataKind::SystemStatus];
     let tasks: Vec<_> = calls
@@ -298,7 +349,9 @@ async fn expired_token_refreshes_once_for_concurrent_calls_and_rewrites_the_file
         task.await.expect("joins").expect("fetch after refresh");
     }
     assert_eq!(count(&sim, "POST /oauth2/v3/token"), 1);
-    let after = FleetTokenFile::read(dir.path()).expect("read").expect("file");
+    let after = FleetTokenFile::read(dir.path())
+        .expect("read")
+        .expect("file");
     assert_ne!(after.access_token, before.access_token);
     assert_ne!(after.refresh_token, before.refresh_token);
     assert_eq!(after.client_id, before.client_id);
@@ -323,13 +376,18 @@ async fn rate_limit_opens_a_shared_window() {
     }
     let sent = sim.counter().api_total;
     // During the window, cache-missing reads fail at once, concurrently, without a request.
-    let tasks: Vec<_> = [DataKind::Soe, DataKind::Status, DataKind::SystemStatus, DataKind::Soe]
-        .into_iter()
-        .map(|kind| {
-            let client = Arc::clone(&client);
-            tokio::spawn(async move { client.fetch(kind).await })
-        })
-        .collect();
+    let tasks: Vec<_> = [
+        DataKind::Soe,
+        DataKind::Status,
+        DataKind::SystemStatus,
+        DataKind::Soe,
+    ]
+    .into_iter()
+    .map(|kind| {
+        let client = Arc::clone(&client);
+        tokio::spawn(async move { client.fetch(kind).await })
+    })
+    .collect();
     for task in tasks {
         let outcome = task.await.expect("joins");
         assert!(
@@ -349,11 +407,19 @@ async fn rate_limit_opens_a_shared_window() {
         (RetryStyle::Seconds, 600, 60),
     ] {
         clock.advance(Duration::from_secs(61));
-        sim.set_fleet_rate_limit(Some(FleetRateLimit { style, secs, times: 1 }));
+        sim.set_fleet_rate_limit(Some(FleetRateLimit {
+            style,
+            secs,
+            times: 1,
+        }));
         match client.fetch(DataKind::SiteName).await {
             Err(GatewayError::RateLimited { retry_after, .. }) => {
                 let got = retry_after.as_secs();
-                let highest = if style == RetryStyle::Unnamed { 10 } else { secs.min(60) };
+                let highest = if style == RetryStyle::Unnamed {
+                    10
+                } else {
+                    secs.min(60)
+                };
                 assert!((lowest..=highest).contains(&got), "{style:?}: {got}");
             }
             other => panic!("{style:?}: expected 429, got {other:?}"),
@@ -388,8 +454,15 @@ async fn wrong_region_and_unknown_site_are_clear_errors() {
         ..config(&sim, dir.path())
     })
     .expect("client");
-    let error = client.connect().await.expect_err("wrong region").to_string();
-    assert!(error.contains("412") && error.contains("user out of region"), "{error}");
+    let error = client
+        .connect()
+        .await
+        .expect_err("wrong region")
+        .to_string();
+    assert!(
+        error.contains("412") && error.contains("user out of region"),
+        "{error}"
+    );
     assert!(error.contains("/fleet/na"), "{error}");
 
     let client = FleetClient::new(FleetConfig {
@@ -397,7 +470,11 @@ async fn wrong_region_and_unknown_site_are_clear_errors() {
         ..config(&sim, dir.path())
     })
     .expect("client");
-    let error = client.connect().await.expect_err("unknown site").to_string();
+    let error = client
+        .connect()
+        .await
+        .expect_err("unknown site")
+        .to_string();
     assert!(error.contains("energy site 7"), "{error}");
 }
 
@@ -411,7 +488,10 @@ async fn forced_http1_speaks_http1() {
         ..config(&sim, dir.path())
     })
     .expect("client");
-    forced.fetch(DataKind::SiteName).await.expect("HTTP/1.1 read");
+    forced
+        .fetch(DataKind::SiteName)
+        .await
+        .expect("HTTP/1.1 read");
     // With HTTP/1.1 refused, the forced client is refused and the default one is not.
     sim.set_cloud_knobs(CloudKnobs {
         reject_http1: true,

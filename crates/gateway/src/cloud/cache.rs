@@ -7,8 +7,8 @@
 //! client by request path.
 
 use std::collections::HashMap;
-use std::hash::Hash;
 use std::future::Future;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 

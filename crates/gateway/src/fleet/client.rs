@@ -90,7 +90,11 @@ pub fn choose_site_id(ids: &[u64], configured: Option<u64>) -> Result<u64, Gatew
             Err(GatewayError::Config(format!(
                 "energy site {id} is not in this Fleet API account (sites: {}); fix PW_SITEID or \
                  site_id in {}",
-                if known.is_empty() { "none".to_owned() } else { known.join(", ") },
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                },
                 super::FLEET_FILE
             )))
         }
@@ -181,9 +185,7 @@ impl FleetClient {
         self.counters.request();
         let response = match build(&self.http).send().await {
             Ok(response) => Ok(response),
-            Err(err)
-                if !self.config.force_http1 && (method == Method::GET || err.is_connect()) =>
-            {
+            Err(err) if !self.config.force_http1 && (method == Method::GET || err.is_connect()) => {
                 tracing::debug!(path, "Fleet API exchange failed; trying HTTP/1.1");
                 self.counters.request();
                 build(&self.http1).send().await
@@ -210,7 +212,11 @@ impl FleetClient {
         if status == 429 {
             let pause = fleet_rate_limit_pause(&headers, &body, SystemTime::now());
             self.start_cooldown(pause);
-            tracing::warn!(path, ?pause, "Fleet API answered 429: pausing Fleet requests");
+            tracing::warn!(
+                path,
+                ?pause,
+                "Fleet API answered 429: pausing Fleet requests"
+            );
             return Err(GatewayError::RateLimited {
                 path: path.to_owned(),
                 status,
@@ -243,7 +249,14 @@ impl FleetClient {
         let url = endpoint(&self.config.auth_url, PATH);
         self.counters.login();
         let reply = self
-            .exchange(Method::POST, &url, Body::Form(&form), None, PATH, CallKind::Auth)
+            .exchange(
+                Method::POST,
+                &url,
+                Body::Form(&form),
+                None,
+                PATH,
+                CallKind::Auth,
+            )
             .await?;
         match reply.status {
             200..=299 => {}
@@ -413,8 +426,16 @@ impl FleetClient {
 
     /// A history read (`history` / `calendar_history` with the caller's query), never cached.
     pub async fn history(&self, calendar: bool, query: &str) -> Result<Value, GatewayError> {
-        let name = if calendar { "calendar_history" } else { "history" };
-        let path = format!("{}?{}", self.site_path(name).await?, query.trim_start_matches('?'));
+        let name = if calendar {
+            "calendar_history"
+        } else {
+            "history"
+        };
+        let path = format!(
+            "{}?{}",
+            self.site_path(name).await?,
+            query.trim_start_matches('?')
+        );
         Ok((*self.cached_path(path).await?).clone())
     }
 }

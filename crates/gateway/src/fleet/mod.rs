@@ -10,6 +10,7 @@
 
 mod client;
 pub mod file;
+mod keys;
 pub mod setup;
 pub mod usage;
 mod write;
@@ -301,10 +302,9 @@ pub(crate) fn map_document(
 fn sources(kind: DataKind) -> &'static [FleetEndpoint] {
     use FleetEndpoint::{LiveStatus, SiteInfo, SiteStatus};
     match kind {
-        DataKind::Status
-        | DataKind::Operation
-        | DataKind::SiteInfo
-        | DataKind::SiteName => &[SiteInfo],
+        DataKind::Status | DataKind::Operation | DataKind::SiteInfo | DataKind::SiteName => {
+            &[SiteInfo]
+        }
         DataKind::Soe | DataKind::GridStatus => &[LiveStatus],
         DataKind::Aggregates | DataKind::Vitals => &[LiveStatus, SiteInfo],
         DataKind::SystemStatus => &[SiteStatus, SiteInfo, LiveStatus],

@@ -14,7 +14,10 @@ use super::*;
 const FROZEN_NOW: u64 = 1_706_097_600;
 
 fn fixture(path: &str) -> Value {
-    let full = format!("{}/../../testdata/fleetapi/{path}", env!("CARGO_MANIFEST_DIR"));
+    let full = format!(
+        "{}/../../testdata/fleetapi/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&full).unwrap_or_else(|err| panic!("{full}: {err}"));
     serde_json::from_str(&text).expect("fixture JSON")
 }
@@ -72,10 +75,19 @@ fn mapping_matches_every_reference_output() {
     );
     checked.push("grid_charging_export.json".to_owned());
     // Every reference file was compared.
-    let dir = format!("{}/../../testdata/fleetapi/expected", env!("CARGO_MANIFEST_DIR"));
+    let dir = format!(
+        "{}/../../testdata/fleetapi/expected",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let mut files: Vec<String> = std::fs::read_dir(dir)
         .expect("expected dir")
-        .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     files.sort();
     checked.sort();
@@ -95,7 +107,10 @@ fn soe_comes_from_live_status_and_pack_energy_is_null() {
 
 #[test]
 fn tariff_is_site_info_tariff_content() {
-    assert_eq!(tariff(&json!({"tariff_content": {"utility": "X"}})), json!({"utility": "X"}));
+    assert_eq!(
+        tariff(&json!({"tariff_content": {"utility": "X"}})),
+        json!({"utility": "X"})
+    );
     assert_eq!(tariff(&json!({})), json!({}));
 }
 
@@ -104,20 +119,38 @@ fn rate_limit_pause_reads_header_date_body_and_clamps() {
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     let mut headers = HeaderMap::new();
     headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
-    assert_eq!(fleet_rate_limit_pause(&headers, b"", now), Duration::from_secs(7));
+    assert_eq!(
+        fleet_rate_limit_pause(&headers, b"", now),
+        Duration::from_secs(7)
+    );
     let date = httpdate::fmt_http_date(now + Duration::from_secs(42));
     headers.insert(RETRY_AFTER, HeaderValue::from_str(&date).expect("header"));
-    assert_eq!(fleet_rate_limit_pause(&headers, b"", now), Duration::from_secs(42));
+    assert_eq!(
+        fleet_rate_limit_pause(&headers, b"", now),
+        Duration::from_secs(42)
+    );
     let past = httpdate::fmt_http_date(now - Duration::from_secs(42));
     headers.insert(RETRY_AFTER, HeaderValue::from_str(&past).expect("header"));
     assert_eq!(fleet_rate_limit_pause(&headers, b"", now), Duration::ZERO);
     headers.insert(RETRY_AFTER, HeaderValue::from_static("3600"));
-    assert_eq!(fleet_rate_limit_pause(&headers, b"", now), Duration::from_secs(60));
+    assert_eq!(
+        fleet_rate_limit_pause(&headers, b"", now),
+        Duration::from_secs(60)
+    );
     let empty = HeaderMap::new();
     let body = br#"{"error":"Too many requests. Retry in 23 seconds"}"#;
-    assert_eq!(fleet_rate_limit_pause(&empty, body, now), Duration::from_secs(23));
-    assert_eq!(fleet_rate_limit_pause(&empty, b"Retry in 900 s", now), Duration::from_secs(60));
-    assert_eq!(fleet_rate_limit_pause(&empty, b"slow down", now), Duration::from_secs(10));
+    assert_eq!(
+        fleet_rate_limit_pause(&empty, body, now),
+        Duration::from_secs(23)
+    );
+    assert_eq!(
+        fleet_rate_limit_pause(&empty, b"Retry in 900 s", now),
+        Duration::from_secs(60)
+    );
+    assert_eq!(
+        fleet_rate_limit_pause(&empty, b"slow down", now),
+        Duration::from_secs(10)
+    );
 }
 
 #[test]
@@ -172,12 +205,13 @@ fn token_file_round_trips_keeps_unknown_keys_and_is_private() {
     assert_eq!(file.client_secret.expose(), "sec");
     assert_eq!(file.extra["future"], json!([1]));
     file.write(dir.path()).expect("written");
-    let back = FleetTokenFile::read(dir.path()).expect("reads").expect("exists");
+    let back = FleetTokenFile::read(dir.path())
+        .expect("reads")
+        .expect("exists");
     assert_eq!(back, file);
-    let raw: Value = serde_json::from_str(
-        &std::fs::read_to_string(fleet_file_path(dir.path())).expect("text"),
-    )
-    .expect("json");
+    let raw: Value =
+        serde_json::from_str(&std::fs::read_to_string(fleet_file_path(dir.path())).expect("text"))
+            .expect("json");
     assert_eq!(raw["site_id"], json!(429_124));
     assert_eq!(raw["partner_account"]["response"]["domain"], "example.com");
     #[cfg(unix)]
@@ -191,7 +225,11 @@ fn token_file_round_trips_keeps_unknown_keys_and_is_private() {
     }
     let empty = FleetTokenFile::from_json(r#"{"site_id": ""}"#).expect("parses");
     assert_eq!(empty.site_id, None);
-    assert!(FleetTokenFile::read(&dir.path().join("none")).expect("ok").is_none());
+    assert!(
+        FleetTokenFile::read(&dir.path().join("none"))
+            .expect("ok")
+            .is_none()
+    );
     assert!(FleetTokenFile::from_json("[1]").is_none());
 }
 
@@ -201,9 +239,17 @@ fn site_selection_needs_a_listed_site() {
     let ids = energy_site_ids(&products);
     assert_eq!(ids, vec![429_124]);
     assert_eq!(choose_site_id(&ids, None).expect("first"), 429_124);
-    assert_eq!(choose_site_id(&ids, Some(429_124)).expect("listed"), 429_124);
-    let error = choose_site_id(&ids, Some(7)).expect_err("unlisted").to_string();
-    assert!(error.contains("energy site 7") && error.contains("429124"), "{error}");
+    assert_eq!(
+        choose_site_id(&ids, Some(429_124)).expect("listed"),
+        429_124
+    );
+    let error = choose_site_id(&ids, Some(7))
+        .expect_err("unlisted")
+        .to_string();
+    assert!(
+        error.contains("energy site 7") && error.contains("429124"),
+        "{error}"
+    );
     assert!(choose_site_id(&[], None).is_err());
     let sites = energy_sites(&products);
     assert_eq!(sites[0].name.as_deref(), Some("My Home"));
@@ -216,7 +262,10 @@ fn code_is_extracted_from_a_redirect_or_taken_bare() {
     assert_eq!(extract_code(url, None).expect("code"), "NA_abc123");
     assert_eq!(extract_code(url, Some("xyz")).expect("code"), "NA_abc123");
     assert!(extract_code(url, Some("other")).is_err());
-    assert_eq!(extract_code("  NA_abc123\n", None).expect("bare"), "NA_abc123");
+    assert_eq!(
+        extract_code("  NA_abc123\n", None).expect("bare"),
+        "NA_abc123"
+    );
     assert_eq!(extract_code("code=c1&state=s", None).expect("query"), "c1");
     assert!(extract_code("", None).is_err());
     assert!(extract_code("https://example.com/access?error=denied", None).is_err());
@@ -246,7 +295,11 @@ fn regions_and_urls() {
 #[test]
 fn key_pair_is_p256_and_written_privately() {
     let pair = generate_key_pair().expect("pair");
-    assert!(pair.private_pem.expose().starts_with("-----BEGIN PRIVATE KEY-----\n"));
+    assert!(
+        pair.private_pem
+            .expose()
+            .starts_with("-----BEGIN PRIVATE KEY-----\n")
+    );
     assert!(pair.public_pem.starts_with("-----BEGIN PUBLIC KEY-----\n"));
     let spki = pem_der(&pair.public_pem).expect("der");
     assert_eq!(spki.len(), 91);
@@ -255,7 +308,8 @@ fn key_pair_is_p256_and_written_privately() {
     use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair as _};
     let der = pem_der(pair.private_pem.expose()).expect("der");
     let rng = ring::rand::SystemRandom::new();
-    let parsed = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &der, &rng).expect("pkcs8");
+    let parsed =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &der, &rng).expect("pkcs8");
     assert_eq!(parsed.public_key().as_ref(), &spki[26..]);
     let dir = tempfile::tempdir().expect("dir");
     let (private, public) = write_key_pair(dir.path(), &pair).expect("written");
@@ -268,6 +322,9 @@ fn key_pair_is_p256_and_written_privately() {
         assert_eq!(mode(&private), 0o600);
         assert_eq!(mode(&public), 0o644);
     }
-    assert_eq!(std::fs::read_to_string(public).expect("text"), pair.public_pem);
+    assert_eq!(
+        std::fs::read_to_string(public).expect("text"),
+        pair.public_pem
+    );
     assert_eq!(format!("{:?}", pair.private_pem), "***");
 }

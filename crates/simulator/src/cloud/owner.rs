@@ -179,8 +179,8 @@ pub(crate) fn site_info(sim: &Sim, snapshot: &Snapshot) -> Value {
 /// `backup_time_remaining`: energy above the reserve at the present load.
 pub(crate) fn backup_time_remaining(snapshot: &Snapshot) -> Value {
     let load = snapshot.flows.home_w.max(1.0);
-    let left =
-        snapshot.remaining_wh() * (1.0 - snapshot.operation.backup_reserve_percent / 100.0).max(0.0);
+    let left = snapshot.remaining_wh()
+        * (1.0 - snapshot.operation.backup_reserve_percent / 100.0).max(0.0);
     json!({"time_remaining_hours": left / load})
 }
 

@@ -125,3 +125,37 @@ pub(crate) fn routes() -> Router<Arc<Sim>> {
             get(routes::site_get).post(routes::site_post),
         )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_counts_down_then_stops() {
+        let state = FleetState::default();
+        state.set_rate_limit(Some(FleetRateLimit {
+            style: RetryStyle::Body,
+            secs: 5,
+            times: 2,
+        }));
+        assert_eq!(state.take_rate_limit().map(|limit| limit.secs), Some(5));
+        assert!(state.take_rate_limit().is_some());
+        assert!(state.take_rate_limit().is_none());
+        state.set_rate_limit(Some(FleetRateLimit {
+            style: RetryStyle::Seconds,
+            secs: 5,
+            times: 0,
+        }));
+        assert!(state.take_rate_limit().is_none());
+    }
+
+    #[test]
+    fn audiences_are_region_bases() {
+        assert!(oauth::valid_audience(
+            "https://fleet-api.prd.na.vn.cloud.tesla.com"
+        ));
+        assert!(oauth::valid_audience("https://127.0.0.1:9/fleet/eu/"));
+        assert!(!oauth::valid_audience("https://127.0.0.1:9/"));
+        assert!(!oauth::valid_audience("http://127.0.0.1:9/fleet/na"));
+    }
+}

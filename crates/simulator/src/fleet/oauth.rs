@@ -23,7 +23,7 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 }
 
 /// Whether an audience names a region base: one of Tesla's, or this simulator's `/fleet/{region}`.
-fn valid_audience(audience: &str) -> bool {
+pub(crate) fn valid_audience(audience: &str) -> bool {
     let trimmed = audience.trim_end_matches('/');
     trimmed.starts_with("https://")
         && (trimmed.contains("fleet-api.prd.")
@@ -41,7 +41,10 @@ pub(crate) fn authorize(sim: &Arc<Sim>, query: &HashMap<String, String>) -> Resp
         Some("redirect_uri missing")
     } else if get("state").is_empty() {
         Some("state missing")
-    } else if !get("scope").split(' ').any(|scope| scope == "energy_device_data") {
+    } else if !get("scope")
+        .split(' ')
+        .any(|scope| scope == "energy_device_data")
+    {
         Some("scope must include energy_device_data")
     } else {
         None
@@ -60,7 +63,10 @@ pub(crate) fn authorize(sim: &Arc<Sim>, query: &HashMap<String, String>) -> Resp
     let separator = if redirect_uri.contains('?') { '&' } else { '?' };
     (
         StatusCode::FOUND,
-        [(header::LOCATION, format!("{redirect_uri}{separator}{query}"))],
+        [(
+            header::LOCATION,
+            format!("{redirect_uri}{separator}{query}"),
+        )],
     )
         .into_response()
 }
@@ -75,10 +81,18 @@ pub(crate) fn token(sim: &Arc<Sim>, form: &HashMap<String, String>) -> Response 
     match get("grant_type") {
         "client_credentials" => {
             if !secret_ok {
-                return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "bad client secret");
+                return oauth_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "bad client secret",
+                );
             }
             if !valid_audience(get("audience")) {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "unknown audience");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "unknown audience",
+                );
             }
             let token = format!("sim-partner-{}", rand::random::<u64>());
             fleet.add_partner_token(token.clone());
@@ -87,29 +101,47 @@ pub(crate) fn token(sim: &Arc<Sim>, form: &HashMap<String, String>) -> Response 
         }
         "authorization_code" => {
             if !secret_ok {
-                return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "bad client secret");
+                return oauth_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "bad client secret",
+                );
             }
             if !valid_audience(get("audience")) {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "unknown audience");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "unknown audience",
+                );
             }
             let mut registry = fleet.registry();
             let Some(pending) = registry.take_code(get("code")) else {
                 return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "unknown code");
             };
             if get("redirect_uri") != pending.redirect_uri {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "redirect_uri mismatch");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "redirect_uri mismatch",
+                );
             }
             let issued = registry.exchange(&pending.email, now, knobs.token_lifetime_secs);
             issued_answer(issued)
         }
         "refresh_token" => {
-            let issued =
-                fleet
-                    .registry()
-                    .refresh(get("refresh_token"), now, knobs.token_lifetime_secs, true);
+            let issued = fleet.registry().refresh(
+                get("refresh_token"),
+                now,
+                knobs.token_lifetime_secs,
+                true,
+            );
             match issued {
                 Some(issued) => issued_answer(issued),
-                None => oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "refresh token rejected"),
+                None => oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "refresh token rejected",
+                ),
             }
         }
         _ => oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", ""),

@@ -20,11 +20,7 @@ use crate::sim::Sim;
 /// `GET /.well-known/appspecific/com.tesla.3p.public-key.pem`: the hosted key, else 404.
 pub(crate) async fn public_key(State(sim): State<Arc<Sim>>) -> Response {
     match sim.cloud().fleet().public_key_pem() {
-        Some(pem) => (
-            [(header::CONTENT_TYPE, "application/x-pem-file")],
-            pem,
-        )
-            .into_response(),
+        Some(pem) => ([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response(),
         None => (StatusCode::NOT_FOUND, "no public key hosted").into_response(),
     }
 }
@@ -162,7 +158,8 @@ pub(crate) async fn partner_accounts(
 /// Checks the site id (404 for an unknown or renumbered site).
 fn unknown_site(sim: &Sim, id: &str) -> Option<Response> {
     let current = sim.cloud().site().site_id;
-    (id.parse::<u64>().ok() != Some(current)).then(|| error(StatusCode::NOT_FOUND, "site not found"))
+    (id.parse::<u64>().ok() != Some(current))
+        .then(|| error(StatusCode::NOT_FOUND, "site not found"))
 }
 
 fn without_pack_energy(mut value: Value) -> Value {
@@ -188,7 +185,9 @@ pub(crate) async fn site_get(
         "site_status" => envelope(without_pack_energy(owner::site_status(&sim, &snapshot))),
         "site_info" => envelope(owner::site_info(&sim, &snapshot)),
         "backup_time_remaining" => envelope(owner::backup_time_remaining(&snapshot)),
-        "history" | "calendar_history" => envelope(json!({"serial_number": snapshot.din(), "time_series": []})),
+        "history" | "calendar_history" => {
+            envelope(json!({"serial_number": snapshot.din(), "time_series": []}))
+        }
         _ => error(StatusCode::NOT_FOUND, "unknown endpoint"),
     }
 }
