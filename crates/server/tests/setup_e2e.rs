@@ -116,8 +116,7 @@ impl SetupRun {
     async fn finish(mut self) -> (ExitStatus, String, String) {
         drop(self.stdin.take());
         let mut rest = String::new();
-        while let Ok(Ok(Some(line))) =
-            tokio::time::timeout(PATIENCE, self.stdout.next_line()).await
+        while let Ok(Ok(Some(line))) = tokio::time::timeout(PATIENCE, self.stdout.next_line()).await
         {
             rest.push_str(&line);
             rest.push('\n');
@@ -189,7 +188,10 @@ async fn browser_login_with_the_pasted_page_not_found_address() {
     let (status, stdout, stderr) = run.finish().await;
     assert!(status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("Page Not Found"), "{stdout}");
-    assert!(stdout.contains("Exchanging the code with Tesla…"), "{stdout}");
+    assert!(
+        stdout.contains("Exchanging the code with Tesla…"),
+        "{stdout}"
+    );
     assert!(stdout.contains("(mode 0600)"), "{stdout}");
     assert_logged_in(&sim, &work, &stdout);
 }

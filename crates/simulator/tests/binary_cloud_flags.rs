@@ -27,8 +27,8 @@ impl Simulator {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
+            .expect("the simulator binary starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
         let (sender, lines) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -83,7 +83,10 @@ async fn the_cloud_persona_is_announced_and_trusted_through_the_written_ca() {
     assert_eq!(answer.status().as_u16(), 302);
     let location = answer.headers()["location"].to_str().unwrap();
     assert!(location.starts_with(DEFAULT_REDIRECT_URI), "{location}");
-    assert!(location.contains(&format!("state={}", login.state)), "{location}");
+    assert!(
+        location.contains(&format!("state={}", login.state)),
+        "{location}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -91,9 +94,15 @@ async fn the_cloud_persona_is_announced_and_trusted_through_the_written_ca() {
 fn cloud_off_prints_only_the_first_line() {
     let sim = Simulator::start(&["--bind", "127.0.0.1:0", "--cloud-bind", "off"]);
     let first = sim.next_line().unwrap();
-    assert!(first.starts_with("powerwall-simulator listening on "), "{first}");
+    assert!(
+        first.starts_with("powerwall-simulator listening on "),
+        "{first}"
+    );
     // No second line arrives while the simulator runs.
-    assert_eq!(sim.lines.recv_timeout(Duration::from_millis(500)).ok(), None);
+    assert_eq!(
+        sim.lines.recv_timeout(Duration::from_millis(500)).ok(),
+        None
+    );
 }
 
 #[test]
@@ -124,6 +133,6 @@ fn tempfile_dir() -> std::path::PathBuf {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).expect("temp dir created");
     dir
 }

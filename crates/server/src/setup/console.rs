@@ -136,7 +136,10 @@ mod tests {
     async fn answers_are_trimmed_and_prompts_printed() {
         let mut console = console("  first \r\nsecond");
         assert_eq!(console.ask("One? ").await.unwrap(), "first");
-        assert_eq!(console.ask_secret("Two? ").await.unwrap().expose(), "second");
+        assert_eq!(
+            console.ask_secret("Two? ").await.unwrap().expose(),
+            "second"
+        );
         assert!(matches!(
             console.ask("Three? ").await,
             Err(SetupError::InputClosed)

@@ -104,8 +104,9 @@ impl SetupError {
                     .to_owned()
             }
             Self::SessionRefused { .. } => "log in again with setup".to_owned(),
-            Self::Unreachable { .. } => "check the network connection, DNS, firewall or proxy; \
-                                         for a private CA set PW_CLOUD_CA_FILE"
+            Self::Unreachable { .. } => "check the network connection, DNS, firewall or proxy, \
+                                         and that the server's TLS certificate is trusted (a \
+                                         private CA needs PW_CLOUD_CA_FILE)"
                 .to_owned(),
             Self::NoSite => "add the Powerwall to this account in the Tesla app, or log in with \
                              the account that owns it"
@@ -189,7 +190,10 @@ mod tests {
             detail: "connection refused".to_owned(),
         };
         let exchange = urls().code_exchange(unreachable()).to_string();
-        assert_eq!(exchange, "cannot reach https://auth.example/: connection refused");
+        assert_eq!(
+            exchange,
+            "cannot reach https://auth.example/: connection refused"
+        );
         let owner = urls().owner_call(unreachable()).to_string();
         assert!(owner.contains("https://api.example/"), "{owner}");
     }

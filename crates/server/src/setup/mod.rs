@@ -105,15 +105,32 @@ impl SetupArgs {
 /// The setup's own command line when `args` (program name first) asks for the setup:
 /// `powerwall-server setup …` or `--setup` anywhere; `None` for every other invocation.
 pub fn setup_command_line(args: &[OsString]) -> Option<Vec<OsString>> {
-    let program = args.first().cloned().unwrap_or_else(|| "powerwall-server".into());
+    let program = args
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "powerwall-server".into());
     let rest = args.get(1..).unwrap_or_default();
     if rest.first().is_some_and(|first| first == "setup") {
-        return Some(std::iter::once(program).chain(rest[1..].iter().cloned()).collect());
+        return Some(
+            std::iter::once(program)
+                .chain(rest[1..].iter().cloned())
+                .collect(),
+        );
     }
-    let end_of_flags = rest.iter().position(|arg| arg == "--").unwrap_or(rest.len());
-    let at = rest[..end_of_flags].iter().position(|arg| arg == "--setup")?;
+    let end_of_flags = rest
+        .iter()
+        .position(|arg| arg == "--")
+        .unwrap_or(rest.len());
+    let at = rest[..end_of_flags]
+        .iter()
+        .position(|arg| arg == "--setup")?;
     let mut line = vec![program];
-    line.extend(rest.iter().enumerate().filter(|(index, _)| *index != at).map(|(_, arg)| arg.clone()));
+    line.extend(
+        rest.iter()
+            .enumerate()
+            .filter(|(index, _)| *index != at)
+            .map(|(_, arg)| arg.clone()),
+    );
     Some(line)
 }
 

@@ -61,8 +61,11 @@ where
     console.say("")?;
     console.say(format!("   {}", request.url))?;
     console.say("")?;
-    console.say("2. After the login the browser shows a \"Page Not Found\" page. That is expected:")?;
-    console.say("   its address carries the login code. Copy the whole address from the address bar.")?;
+    console
+        .say("2. After the login the browser shows a \"Page Not Found\" page. That is expected:")?;
+    console.say(
+        "   its address carries the login code. Copy the whole address from the address bar.",
+    )?;
     console.say("3. Paste it here (the code alone works too) and press Enter.")?;
     let mut last_problem = String::new();
     for _ in 0..MAX_ANSWERS {
@@ -72,7 +75,9 @@ where
             let SetupError::BadPaste(why) = urls.code_exchange(err) else {
                 return Err(SetupError::BadPaste(String::from("unreadable answer")));
             };
-            console.say(format!("  That is not this login's answer: {why}. Try again."))?;
+            console.say(format!(
+                "  That is not this login's answer: {why}. Try again."
+            ))?;
             last_problem = why;
             continue;
         }

@@ -143,7 +143,10 @@ mod tests {
         assert_eq!(chosen.id, 222);
         let printed = String::from_utf8(console.into_output()).unwrap();
         assert!(printed.contains("  1) 111 \"Home\""), "{printed}");
-        assert!(printed.contains("\"nope\" is not one of the sites"), "{printed}");
+        assert!(
+            printed.contains("\"nope\" is not one of the sites"),
+            "{printed}"
+        );
     }
 
     #[tokio::test]
@@ -172,7 +175,13 @@ mod tests {
     async fn one_site_is_taken_and_several_need_a_choice_without_questions() {
         let mut console = console("");
         let only = [site(7, "Only")];
-        assert_eq!(pick_site(&mut console, &only, None, false).await.unwrap().id, 7);
+        assert_eq!(
+            pick_site(&mut console, &only, None, false)
+                .await
+                .unwrap()
+                .id,
+            7
+        );
         let err = pick_site(&mut console, &sites(), None, false)
             .await
             .unwrap_err();

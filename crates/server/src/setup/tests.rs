@@ -128,8 +128,8 @@ async fn printed_login_url(output: &SharedOutput) -> String {
 
 /// The user's browser: opens the URL, logs in (the simulator approves), lands on the redirect.
 async fn browser_redirect(sim: &SimulatorHandle, url: &str) -> String {
-    let http = transport::cloud_client(Duration::from_secs(5), sim.cloud_ca_pem().as_deref())
-        .unwrap();
+    let http =
+        transport::cloud_client(Duration::from_secs(5), sim.cloud_ca_pem().as_deref()).unwrap();
     let answer = http.get(url).send().await.unwrap();
     assert_eq!(answer.status().as_u16(), 302);
     answer.headers()["location"].to_str().unwrap().to_owned()
@@ -168,10 +168,19 @@ async fn browser_login_re_asks_a_foreign_paste_then_saves_and_reads_live_data() 
     let text = output.text();
     assert!(succeeded, "{text}");
     assert!(text.contains("\"Page Not Found\""), "{text}");
-    assert!(text.contains("its state does not match this login"), "{text}");
+    assert!(
+        text.contains("its state does not match this login"),
+        "{text}"
+    );
     assert!(text.contains("Exchanging the code with Tesla…"), "{text}");
     assert!(text.contains("(mode 0600)"), "{text}");
-    let code = location.split("code=").nth(1).unwrap().split('&').next().unwrap();
+    let code = location
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
     assert!(!text.contains(code), "the code must not be echoed");
     let auth_dir = dir.path().join("auth");
     let entry = files::read_auth(&auth_dir, EMAIL).unwrap().unwrap();
@@ -203,9 +212,15 @@ async fn pasted_tokens_are_saved_unprinted_after_asking_the_email_again() {
     assert!(run_setup(&options, &mut console).await);
     let text = printed(console);
     assert!(text.contains("The refresh token is required."), "{text}");
-    assert!(text.contains("account email like name@example.com"), "{text}");
+    assert!(
+        text.contains("account email like name@example.com"),
+        "{text}"
+    );
     assert!(!text.contains(&tokens.refresh_token) && !text.contains(&tokens.access_token));
-    assert!(text.contains(&format!("✓ Logged in to Tesla as {EMAIL}")), "{text}");
+    assert!(
+        text.contains(&format!("✓ Logged in to Tesla as {EMAIL}")),
+        "{text}"
+    );
     assert!(text.contains("✓ Live data: battery"), "{text}");
 }
 
@@ -224,7 +239,10 @@ async fn a_refresh_token_and_an_email_set_up_without_questions() {
     let text = printed(console);
     assert!(succeeded, "{text}");
     assert!(!text.contains(&tokens.refresh_token));
-    assert!(text.contains("Using the refresh token from PW_REFRESH_TOKEN."), "{text}");
+    assert!(
+        text.contains("Using the refresh token from PW_REFRESH_TOKEN."),
+        "{text}"
+    );
     let auth_dir = dir.path().join("auth");
     assert!(files::read_auth(&auth_dir, EMAIL).unwrap().is_some());
     // Without an email nothing names the account (a refresh token is opaque).
@@ -246,7 +264,10 @@ async fn a_refused_code_fails_with_advice_and_writes_no_credentials() {
     let mut console = scripted("1\nnot-a-real-code\n");
     assert!(!run_setup(&options, &mut console).await);
     let text = printed(console);
-    assert!(text.contains("✗ Tesla's login server at https://127.0.0.1:"), "{text}");
+    assert!(
+        text.contains("✗ Tesla's login server at https://127.0.0.1:"),
+        "{text}"
+    );
     assert!(text.contains("refused the code"), "{text}");
     assert!(text.contains("expired"), "{text}");
     assert!(!files::auth_path(&dir.path().join("auth")).exists());
@@ -347,5 +368,9 @@ fn prepare_auth_dir_creates_missing_directories() {
     let nested = dir.path().join("a/b");
     let prepared = flow::prepare_auth_dir(&nested).unwrap();
     assert!(prepared.is_dir());
-    assert_eq!(std::fs::read_dir(&prepared).unwrap().count(), 0, "no probe left");
+    assert_eq!(
+        std::fs::read_dir(&prepared).unwrap().count(),
+        0,
+        "no probe left"
+    );
 }
