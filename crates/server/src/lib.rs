@@ -9,6 +9,7 @@ pub mod engine;
 pub mod json;
 pub mod routes;
 pub mod settings;
+pub mod setup;
 pub mod stats;
 pub mod tls;
 

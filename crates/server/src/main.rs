@@ -5,20 +5,21 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use powerwall_server::settings::{Cli, Settings};
+use powerwall_server::setup::{SetupArgs, run_from_command_line, setup_command_line};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     // Must run before the runtime starts threads (the OS lookup is only sound single-threaded).
     powerwall_server::clock::init_local_offset();
-    let cli = Cli::parse();
-    let default_level = if cli.debug { "debug" } else { "info" };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(default_level)),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(setup_line) = setup_command_line(&args) {
+        let setup = SetupArgs::parse_from(setup_line);
+        // The conversation is on stdout; only warnings (or debug) go to the log.
+        init_logging(if setup.debug { "debug" } else { "warn" });
+        return run_from_command_line(&setup);
+    }
+    let cli = Cli::parse_from(args);
+    init_logging(if cli.debug { "debug" } else { "info" });
     let settings = match Settings::from_cli(cli) {
         Ok(settings) => settings,
         Err(err) => {
@@ -43,6 +44,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs to stderr at `default_level` unless `RUST_LOG` says otherwise.
+fn init_logging(default_level: &str) {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(default_level)),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
 }
 
 async fn run(settings: Settings) -> anyhow::Result<()> {

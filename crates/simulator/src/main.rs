@@ -3,7 +3,9 @@
 use std::io::IsTerminal;
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::str::FromStr;
 
 use clap::Parser;
 use powerwall_simulator::{SimulatorConfig, TopologyKind, start};
@@ -40,6 +42,31 @@ struct Args {
     /// (pw3 plus two follower Powerwall 3).
     #[arg(long, env = "SIM_TOPOLOGY", default_value = "pw2")]
     topology: TopologyKind,
+    /// Address of the Tesla cloud persona (SSO + Owner API, HTTPS from a test CA); `off` starts
+    /// none.
+    #[arg(long, env = "SIM_CLOUD_BIND", default_value = "127.0.0.1:0")]
+    cloud_bind: CloudBind,
+    /// Writes the cloud's test CA (PEM) to this file, for clients to trust.
+    #[arg(long, env = "SIM_CLOUD_CA_OUT", value_name = "PATH")]
+    cloud_ca_out: Option<PathBuf>,
+}
+
+/// `--cloud-bind`: an address, or `off`.
+#[derive(Debug, Clone, Copy)]
+struct CloudBind(Option<SocketAddr>);
+
+impl FromStr for CloudBind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim() {
+            "off" | "no" | "none" => Ok(Self(None)),
+            address => address
+                .parse()
+                .map(|address| Self(Some(address)))
+                .map_err(|err| format!("expected ADDRESS:PORT or off, got {address:?}: {err}")),
+        }
+    }
 }
 
 #[tokio::main]
@@ -53,6 +80,10 @@ async fn main() -> ExitCode {
         )
         .init();
     let args = Args::parse();
+    if args.cloud_ca_out.is_some() && args.cloud_bind.0.is_none() {
+        tracing::error!("--cloud-ca-out needs the cloud listener (--cloud-bind is off)");
+        return ExitCode::FAILURE;
+    }
     let config = SimulatorConfig {
         bind: args.bind,
         customer_password: args.password,
@@ -63,6 +94,7 @@ async fn main() -> ExitCode {
         freeze_clock: args.freeze_clock,
         utc_offset_secs: args.utc_offset_minutes.saturating_mul(60),
         topology: args.topology,
+        cloud_bind: args.cloud_bind.0,
         ..SimulatorConfig::default()
     };
     let handle = match start(config).await {
@@ -72,9 +104,20 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Written before any line is printed: whoever waits for the lines may read it at once.
+    if let (Some(path), Some(pem)) = (&args.cloud_ca_out, handle.cloud_ca_pem()) {
+        if let Err(error) = std::fs::write(path, pem) {
+            tracing::error!(%error, path = %path.display(), "cannot write the cloud CA");
+            handle.shutdown();
+            return ExitCode::FAILURE;
+        }
+    }
     let mut stdout = std::io::stdout();
     // Scripts wait for this one line to learn the port, so it is flushed right away.
     let _ = writeln!(stdout, "powerwall-simulator listening on {}", handle.url());
+    if let Some(cloud_url) = handle.cloud_url() {
+        let _ = writeln!(stdout, "powerwall-simulator cloud on {cloud_url}");
+    }
     let _ = stdout.flush();
     wait_for_stop_signal().await;
     tracing::info!("shutting down");
