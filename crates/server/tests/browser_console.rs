@@ -89,8 +89,12 @@ fn shown(value: f64) -> String {
     format!("{}", (value * 100.0).round() / 100.0)
 }
 
-/// Copies a screenshot into the repository's docs.
+/// Copies a screenshot into the repository's docs when `PW_UPDATE_SCREENSHOTS` is set (a plain
+/// test run leaves the work tree untouched; the screenshot is in the browser artifacts anyway).
 fn keep_for_docs(png: &[u8], name: &str) {
+    if std::env::var_os("PW_UPDATE_SCREENSHOTS").is_none() {
+        return;
+    }
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
     std::fs::create_dir_all(&dir).expect("screenshots dir");
     std::fs::write(dir.join(name), png).expect("screenshot written");
