@@ -16,6 +16,25 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 
 use crate::GatewayError;
 
+/// A transport error's text with its causes ("error sending request …: connection refused"), so
+/// logs and setup messages say why, not only that, a request failed. Never holds a credential:
+/// tokens and passwords travel in headers and bodies, not in URLs.
+pub fn error_detail(err: &reqwest::Error) -> String {
+    let mut detail = err.to_string();
+    let mut source = std::error::Error::source(err);
+    // Bounded: a cause chain is short, but a cyclic one must not loop forever.
+    for _ in 0..8 {
+        let Some(cause) = source else { break };
+        let text = cause.to_string();
+        if !detail.contains(&text) {
+            detail.push_str(": ");
+            detail.push_str(&text);
+        }
+        source = cause.source();
+    }
+    detail
+}
+
 /// Settings of a gateway HTTP client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GatewayHttpSettings {
@@ -138,6 +157,24 @@ pub fn parse_retry_after(text: &str, now: SystemTime) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn error_detail_names_the_cause() {
+        // A loopback port that was just released: nothing listens, the connect is refused.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map(|addr| addr.port())
+            .unwrap();
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let err = client
+            .get(format!("http://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .unwrap_err();
+        let detail = error_detail(&err);
+        assert!(detail.starts_with(&err.to_string()), "{detail}");
+        assert!(detail.len() > err.to_string().len(), "no cause in {detail}");
+    }
 
     #[test]
     fn client_builds_with_and_without_keep_alive() {

@@ -127,7 +127,7 @@ pub(crate) fn transport_error(
         // The error's text can carry the URL, never a token (tokens travel in headers/bodies).
         GatewayError::Unreachable {
             target: target.to_owned(),
-            detail: err.to_string(),
+            detail: crate::http::error_detail(err),
         }
     }
 }

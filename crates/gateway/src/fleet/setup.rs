@@ -384,7 +384,7 @@ impl FleetSetup {
     ) -> Result<(u16, bytes::Bytes), SetupError> {
         let unreachable = |err: reqwest::Error| SetupError::Unreachable {
             url: url.to_owned(),
-            detail: err.to_string(),
+            detail: crate::http::error_detail(&err),
         };
         let response = request.send().await.map_err(unreachable)?;
         let status = response.status().as_u16();

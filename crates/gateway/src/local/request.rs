@@ -307,14 +307,10 @@ impl LocalClient {
                 timeout: self.config.timeout,
             };
         }
-        let mut detail = err.to_string();
-        let mut source = std::error::Error::source(err);
-        while let Some(cause) = source {
-            detail.push_str(": ");
-            detail.push_str(&cause.to_string());
-            source = cause.source();
+        GatewayError::Unreachable {
+            target,
+            detail: crate::http::error_detail(err),
         }
-        GatewayError::Unreachable { target, detail }
     }
 
     /// After a vitals 404: reads the firmware version and, if it parses, switches vitals off for the
