@@ -165,7 +165,11 @@ mod tests {
             .and_then(|listener| listener.local_addr())
             .map(|addr| addr.port())
             .unwrap();
-        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let client = gateway_client(GatewayHttpSettings {
+            timeout: Duration::from_secs(5),
+            pool_max_idle: 0,
+        })
+        .unwrap();
         let err = client
             .get(format!("http://127.0.0.1:{port}/"))
             .send()
