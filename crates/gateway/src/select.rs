@@ -284,7 +284,10 @@ mod tests {
                 None,
             ),
             (settings(None, false, false, false, fleet_file), Some(Fleet)),
-            (settings(Some("  "), true, true, true, fleet_file), Some(Fleet)),
+            (
+                settings(Some("  "), true, true, true, fleet_file),
+                Some(Fleet),
+            ),
             (settings(None, false, false, false, fleet_flag), Some(Fleet)),
             // Explicit flags with a host.
             (

@@ -242,7 +242,10 @@ impl CloudLink {
             if link.ready().await {
                 if let Some(site) = link.client.selected_site() {
                     let name = site.site_name.unwrap_or_default();
-                    tracing::info!("gateway {gateway_id}: Connected to Site {} ({name})", site.id);
+                    tracing::info!(
+                        "gateway {gateway_id}: Connected to Site {} ({name})",
+                        site.id
+                    );
                 }
             } else if link.role == CloudRole::HybridControl {
                 tracing::warn!(

@@ -87,7 +87,9 @@ fn build_access(
 
 /// The hybrid cloud control connection of a local or TEDAPI gateway (server-api "Hybrid cloud
 /// connection"), when configured.
-fn build_cloud_control(config: Option<CloudConfig>) -> Result<Option<Arc<CloudLink>>, GatewayError> {
+fn build_cloud_control(
+    config: Option<CloudConfig>,
+) -> Result<Option<Arc<CloudLink>>, GatewayError> {
     let Some(config) = config else {
         return Ok(None);
     };
@@ -96,7 +98,10 @@ fn build_cloud_control(config: Option<CloudConfig>) -> Result<Option<Arc<CloudLi
         config.auth_dir
     );
     let client = Arc::new(CloudClient::new(config)?);
-    Ok(Some(Arc::new(CloudLink::new(client, CloudRole::HybridControl))))
+    Ok(Some(Arc::new(CloudLink::new(
+        client,
+        CloudRole::HybridControl,
+    ))))
 }
 
 /// A server that is listening, with its pollers and (in `--simulate`) its simulators.

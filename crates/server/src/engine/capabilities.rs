@@ -88,9 +88,23 @@ mod tests {
         let cases = [
             (AccessMode::Cloud, false, true, Some("cloud"), true, true),
             (AccessMode::Local, false, true, Some("local"), true, false),
-            (AccessMode::TedapiHybrid, false, true, Some("local"), true, false),
+            (
+                AccessMode::TedapiHybrid,
+                false,
+                true,
+                Some("local"),
+                true,
+                false,
+            ),
             (AccessMode::TedapiFull, false, true, None, false, false),
-            (AccessMode::TedapiFull, true, true, Some("cloud"), true, true),
+            (
+                AccessMode::TedapiFull,
+                true,
+                true,
+                Some("cloud"),
+                true,
+                true,
+            ),
             (AccessMode::Local, true, true, Some("cloud"), true, true),
             (AccessMode::Local, true, false, Some("cloud"), false, false),
         ];
@@ -99,8 +113,16 @@ mod tests {
             assert_eq!(caps["backend"], json!(backend), "{mode} {hybrid} {control}");
             assert_eq!(caps["reserve"], json!(reserve), "{mode} {hybrid} {control}");
             assert_eq!(caps["mode"], json!(reserve), "{mode} {hybrid} {control}");
-            assert_eq!(caps["grid_charging"], json!(grid), "{mode} {hybrid} {control}");
-            assert_eq!(caps["grid_export"], json!(grid), "{mode} {hybrid} {control}");
+            assert_eq!(
+                caps["grid_charging"],
+                json!(grid),
+                "{mode} {hybrid} {control}"
+            );
+            assert_eq!(
+                caps["grid_export"],
+                json!(grid),
+                "{mode} {hybrid} {control}"
+            );
             assert_eq!(caps["read"], json!(true));
         }
         let cloud = Capabilities::decide(AccessMode::Cloud, false, true).to_json();

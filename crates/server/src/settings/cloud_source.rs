@@ -238,7 +238,11 @@ mod tests {
             cloud_hybrid: true,
             ..CloudInputs::default()
         };
-        assert!(hybrid_control(&me, &asked, &local(), names).unwrap().is_some());
+        assert!(
+            hybrid_control(&me, &asked, &local(), names)
+                .unwrap()
+                .is_some()
+        );
         assert!(
             hybrid_control(&me, &secret, &GatewaySource::Simulated, names)
                 .unwrap()

@@ -214,7 +214,12 @@ pub fn resolve_source_with(
         email: inputs.email.clone(),
     })
     .map_err(|err| SettingsError::Invalid {
-        variable: names.name("PW_HOST", "host"),
+        // Without a host the cloud decides, and what it lacks is a usable email.
+        variable: if host.is_empty() || cloud.cloud_mode {
+            names.name("PW_EMAIL", "email")
+        } else {
+            names.name("PW_HOST", "host")
+        },
         message: err.to_string(),
     })?;
     let local = || LocalConfig {

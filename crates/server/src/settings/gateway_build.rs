@@ -11,8 +11,8 @@ use super::cloud_source::{CloudInputs, hybrid_control};
 use super::gateway::{
     ClientDefaults, ConnectionInputs, FieldNames, GatewaySettings, resolve_source_with,
 };
-use super::sources::poll_interval_of;
 use super::gateway_list::{GatewayEntry, entry_error};
+use super::sources::poll_interval_of;
 
 /// File name of the local-API auth cache inside an auth directory (as pypowerwall).
 pub(super) const CACHE_FILE_NAME: &str = ".powerwall";

@@ -403,7 +403,10 @@ mod tests {
         assert_eq!(config.email, "", "the auth file's first account");
         std::fs::write(dir.path().join(FLEETAPI_FILE), "{}").unwrap();
         let err = settings(&["--auth-path", &auth]).unwrap_err();
-        assert!(matches!(err, SettingsError::UnsupportedMode { .. }), "{err}");
+        assert!(
+            matches!(err, SettingsError::UnsupportedMode { .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -413,7 +416,11 @@ mod tests {
         let tedapi = |extra: &[&str]| {
             let mut args = vec!["--host", "10.0.0.5", "--gw-pwd", "G", "--auth-path", &auth];
             args.extend_from_slice(extra);
-            settings(&args).unwrap().default_gateway().cloud_control.clone()
+            settings(&args)
+                .unwrap()
+                .default_gateway()
+                .cloud_control
+                .clone()
         };
         assert!(tedapi(&[]).is_none());
         assert!(tedapi(&["--control-secret", "s"]).is_none(), "no email");

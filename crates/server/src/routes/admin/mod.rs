@@ -15,8 +15,8 @@ use powerwall_gateway::AccessMode;
 use serde_json::{Value, json};
 
 use super::AppState;
-use crate::cloud_link::{CloudLink, CloudRole};
 use crate::clock::epoch_seconds;
+use crate::cloud_link::{CloudLink, CloudRole};
 use crate::engine::Snapshot;
 use crate::engine::fallback::FallbackView;
 

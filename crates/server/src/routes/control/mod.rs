@@ -192,12 +192,9 @@ async fn post_reply(state: &AppState, request: Request) -> Reply {
     } else {
         None
     };
-    let form = match screen(
-        segment.is_some(),
-        text,
-        backend.is_some(),
-        |token| token::token_matches(token.as_bytes(), secret.expose().as_bytes()),
-    ) {
+    let form = match screen(segment.is_some(), text, backend.is_some(), |token| {
+        token::token_matches(token.as_bytes(), secret.expose().as_bytes())
+    }) {
         Ok(form) => form,
         Err(reply) => {
             if reply.status == StatusCode::UNAUTHORIZED {
@@ -334,6 +331,22 @@ async fn set_operation(
     match outcome {
         Ok(result) if !is_failure(&result) => {
             backend.saw_operation(&result);
+            if backend.cloud().is_some() && state.gateway_mode() != AccessMode::Cloud {
+                // Hybrid: the gateway learns the change from Tesla, and its client answers from
+                // a cache for one poll period; read back after that, without holding the reply.
+                tracing::info!("Control Command: {what} (sent to the Tesla cloud)");
+                let state = state.clone();
+                let settle = state.freshness().poll_interval;
+                tokio::spawn(async move {
+                    tokio::time::sleep(settle).await;
+                    let observed = read_back(&state).await;
+                    tracing::info!(
+                        "Control Command: {what}: the gateway reports {}",
+                        describe_observed(observed.as_ref())
+                    );
+                });
+                return Reply::ok(result);
+            }
             let observed = read_back(state).await;
             tracing::info!(
                 "Control Command: {what} ({})",
