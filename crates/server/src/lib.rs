@@ -59,10 +59,11 @@ async fn simulated_source(
     Ok((GatewaySource::Tedapi(tedapi), simulator))
 }
 
+/// A gateway's client, and its cloud link in cloud mode.
+type BuiltAccess = (Arc<dyn GatewayAccess>, Option<Arc<CloudLink>>);
+
 /// The client for a configured source, and its cloud link in cloud mode.
-fn build_access(
-    source: GatewaySource,
-) -> Result<(Arc<dyn GatewayAccess>, Option<Arc<CloudLink>>), GatewayError> {
+fn build_access(source: GatewaySource) -> Result<BuiltAccess, GatewayError> {
     if let GatewaySource::Cloud(config) = source {
         tracing::info!("Cloud Mode");
         let client = Arc::new(CloudClient::new(config)?);

@@ -285,7 +285,7 @@ fn bad_configurations_name_the_gateway_and_the_field() {
         ),
         (
             "gateways:\n  - {id: a, email: not-an-email}\n",
-            "field email: cloud mode needs an account email",
+            "field email: configuration error: cloud mode needs an account email",
         ),
         (
             "gateways:\n  - {id: a, fleetapi: on}\n",
