@@ -16,8 +16,22 @@ use serde_json::{Value, json};
 /// Failures in a row after which the link counts as unavailable (server-api: 3).
 const UNAVAILABLE_AFTER: u32 = 3;
 
-/// A cloud client as the poller and the on-demand reads see it: every cloud answer, and the fixed
-/// answers of gateway-protocols §3.11 for the `/api/*` paths the cloud has no source for.
+/// What errors say instead of the account email (it identifies the owner; never logged or shown).
+const ACCOUNT_PLACEHOLDER: &str = "<account email>";
+
+/// `err` with the account email blanked out (the client names the account in "run setup" errors).
+pub fn redact_account(err: GatewayError, email: &str) -> GatewayError {
+    match err {
+        GatewayError::Config(text) if !email.is_empty() => {
+            GatewayError::Config(text.replace(email, ACCOUNT_PLACEHOLDER))
+        }
+        other => other,
+    }
+}
+
+/// A cloud client as the poller, the on-demand reads and control writes see it: every cloud
+/// answer, the fixed answers of gateway-protocols §3.11 for the `/api/*` paths the cloud has no
+/// source for, and errors without the account email.
 pub struct CloudReads {
     client: Arc<CloudClient>,
 }
@@ -26,6 +40,10 @@ impl CloudReads {
     /// Wraps `client`.
     pub fn new(client: Arc<CloudClient>) -> Self {
         Self { client }
+    }
+
+    fn redact<T>(&self, outcome: Result<T, GatewayError>) -> Result<T, GatewayError> {
+        outcome.map_err(|err| redact_account(err, &self.client.config().email))
     }
 }
 
@@ -40,15 +58,15 @@ impl GatewayAccess for CloudReads {
     }
 
     async fn connect(&self) -> Result<(), GatewayError> {
-        self.client.connect().await
+        self.redact(self.client.connect().await)
     }
 
     async fn fetch(&self, kind: DataKind) -> Result<Value, GatewayError> {
-        self.client.fetch(kind).await
+        self.redact(self.client.fetch(kind).await)
     }
 
     async fn fetch_raw(&self, path: &str) -> Result<RawBody, GatewayError> {
-        match self.client.fetch_raw(path).await {
+        match self.redact(self.client.fetch_raw(path).await) {
             Err(GatewayError::Unsupported { mode, what }) => {
                 let bare = path.split(['?', '#']).next().unwrap_or_default();
                 match mocked_document(bare) {
@@ -69,15 +87,15 @@ impl GatewayAccess for CloudReads {
         reserve: Option<ReserveLevel>,
         mode: Option<OperationMode>,
     ) -> Result<Value, GatewayError> {
-        self.client.set_operation(reserve, mode).await
+        self.redact(self.client.set_operation(reserve, mode).await)
     }
 
     async fn set_grid_charging(&self, allowed: bool) -> Result<Value, GatewayError> {
-        self.client.set_grid_charging(allowed).await
+        self.redact(self.client.set_grid_charging(allowed).await)
     }
 
     async fn set_grid_export(&self, rule: GridExportRule) -> Result<Value, GatewayError> {
-        self.client.set_grid_export(rule).await
+        self.redact(self.client.set_grid_export(rule).await)
     }
 }
 
@@ -138,6 +156,22 @@ impl CloudLink {
         &self.client
     }
 
+    /// The client as a gateway client whose errors never name the account.
+    pub fn access(&self) -> Arc<dyn GatewayAccess> {
+        Arc::new(CloudReads::new(Arc::clone(&self.client)))
+    }
+
+    /// An error's text without the account email, for logs.
+    pub fn describe(&self, err: &GatewayError) -> String {
+        let text = err.to_string();
+        let email = &self.client.config().email;
+        if email.is_empty() {
+            text
+        } else {
+            text.replace(email.as_str(), ACCOUNT_PLACEHOLDER)
+        }
+    }
+
     /// What the link is for.
     pub fn role(&self) -> CloudRole {
         self.role
@@ -155,7 +189,7 @@ impl CloudLink {
     pub async fn ready(&self) -> bool {
         let outcome = self.client.connect().await;
         if let Err(err) = &outcome {
-            tracing::warn!("Tesla cloud connection failed: {err}");
+            tracing::warn!("Tesla cloud connection failed: {}", self.describe(err));
         }
         self.note(&outcome);
         self.record().connected = outcome.is_ok();

@@ -100,7 +100,6 @@ async fn writes_go_to_the_cloud(sim: &SimulatorHandle, server: &RunningServer) {
     assert_eq!(capabilities["grid_charging"], true);
     let stats = get_json(server, "/stats").await;
     assert_eq!(stats["cloudmode"], false);
-    assert_eq!(stats["cloudcontrol"], true);
     assert_eq!(stats["siteid"], Value::Null);
     assert_eq!(
         get_json(server, "/cloud/power").await,

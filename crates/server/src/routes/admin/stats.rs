@@ -12,8 +12,8 @@ use serde_json::{Map, Value, json};
 use super::super::{AppState, framing};
 use super::health::PROXY_VERSION;
 use super::{
-    cloud_control_json, cloud_counter, connection_health_json, fallback_json, mode_text, round2,
-    site_id_json, tedapi_mode,
+    cloud_counter, connection_health_json, fallback_json, mode_text, round2, site_id_json,
+    tedapi_mode,
 };
 use crate::clock::{epoch_whole_seconds, python_duration};
 use crate::engine::Snapshot;
@@ -104,10 +104,8 @@ pub(super) fn stats_document(state: &AppState, snapshot: &Snapshot) -> Map<Strin
         "fallback_mode".into(),
         fallback_json(&snapshot.admin.fallback),
     );
+    // The key set is the proxy's (§16.2); the hybrid link's `cloud_control` is in `/health`.
     doc.insert("mem_cache".into(), mem_cache(state, snapshot));
-    let cloud_control = cloud_control_json(state);
-    doc.insert("cloudcontrol".into(), json!(!cloud_control.is_null()));
-    doc.insert("cloud_control".into(), cloud_control);
     doc
 }
 

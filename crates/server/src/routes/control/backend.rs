@@ -28,10 +28,7 @@ impl Backend {
     /// The client writes go through.
     pub fn access(&self) -> Arc<dyn GatewayAccess> {
         match self {
-            Self::Cloud(link) => {
-                let client: Arc<dyn GatewayAccess> = link.client().clone();
-                client
-            }
+            Self::Cloud(link) => link.access(),
             Self::Local(access) => Arc::clone(access),
         }
     }

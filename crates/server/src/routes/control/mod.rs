@@ -275,6 +275,7 @@ async fn grid_read_back(backend: &Backend, what: &str) {
             );
         }
         (Err(err), _) | (_, Err(err)) => {
+            let err = link.describe(&err);
             tracing::warn!("Control Command: {what}: cannot read the grid settings back: {err}");
         }
     }
@@ -481,6 +482,7 @@ async fn cloud_grid_charging(state: &AppState) -> Option<bool> {
             Some(allowed)
         }
         Err(err) => {
+            let err = link.describe(&err);
             tracing::debug!("cannot read grid charging from the cloud: {err}");
             None
         }
@@ -498,6 +500,7 @@ async fn cloud_grid_export(state: &AppState) -> Option<String> {
             Some(rule.to_ascii_lowercase())
         }
         Err(err) => {
+            let err = link.describe(&err);
             tracing::debug!("cannot read the grid export rule from the cloud: {err}");
             None
         }
