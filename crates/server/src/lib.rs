@@ -5,6 +5,7 @@
 //! the gateway for data the plan covers.
 
 pub mod clock;
+pub mod cloud_link;
 pub mod engine;
 pub mod json;
 pub mod routes;
@@ -17,6 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use powerwall_gateway::cloud::{CloudClient, CloudConfig};
 use powerwall_gateway::hybrid::HybridClient;
 use powerwall_gateway::local::LocalClient;
 use powerwall_gateway::tedapi::client::{TedapiClient, TedapiConfig};
@@ -26,6 +28,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::cloud_link::{CloudLink, CloudReads, CloudRole};
+use crate::engine::capabilities::Capabilities;
 use crate::engine::overview::{OverviewPublisher, OverviewSource};
 use crate::engine::{GatewayEngine, GatewayInfo, PollPlan};
 use crate::routes::AppState;
@@ -56,21 +60,50 @@ async fn simulated_source(
     Ok((GatewaySource::Tedapi(tedapi), simulator))
 }
 
-/// The client for a configured source.
-fn build_access(source: GatewaySource) -> Result<Arc<dyn GatewayAccess>, GatewayError> {
-    Ok(match source {
+/// A gateway's client, and its cloud link in cloud mode.
+type BuiltAccess = (Arc<dyn GatewayAccess>, Option<Arc<CloudLink>>);
+
+/// The client for a configured source, and its cloud link in cloud mode.
+fn build_access(source: GatewaySource) -> Result<BuiltAccess, GatewayError> {
+    if let GatewaySource::Cloud(config) = source {
+        tracing::info!("Cloud Mode");
+        let client = Arc::new(CloudClient::new(config)?);
+        let link = Arc::new(CloudLink::new(Arc::clone(&client), CloudRole::Main));
+        return Ok((Arc::new(CloudReads::new(client)), Some(link)));
+    }
+    let access: Arc<dyn GatewayAccess> = match source {
         GatewaySource::Local(config) => Arc::new(LocalClient::new(config)?),
         GatewaySource::Tedapi(config) => Arc::new(TedapiClient::new(config)?),
         GatewaySource::Hybrid { local, tedapi } => Arc::new(HybridClient::new(
             LocalClient::new(local)?,
             TedapiClient::new(tedapi)?,
         )),
-        GatewaySource::Simulated => {
+        GatewaySource::Cloud(_) | GatewaySource::Simulated => {
             return Err(GatewayError::Config(
                 "the simulator must be started before its client is built".to_owned(),
             ));
         }
-    })
+    };
+    Ok((access, None))
+}
+
+/// The hybrid cloud control connection of a local or TEDAPI gateway (server-api "Hybrid cloud
+/// connection"), when configured.
+fn build_cloud_control(
+    config: Option<CloudConfig>,
+) -> Result<Option<Arc<CloudLink>>, GatewayError> {
+    let Some(config) = config else {
+        return Ok(None);
+    };
+    tracing::info!(
+        "Hybrid cloud connection: control writes go to the Tesla cloud (auth directory {:?})",
+        config.auth_dir
+    );
+    let client = Arc::new(CloudClient::new(config)?);
+    Ok(Some(Arc::new(CloudLink::new(
+        client,
+        CloudRole::HybridControl,
+    ))))
 }
 
 /// A server that is listening, with its pollers and (in `--simulate`) its simulators.
@@ -147,9 +180,21 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
             }
             source => source,
         };
-        let access = build_access(source)
+        let (access, main_link) = build_access(source)
             .with_context(|| format!("configuring the client of gateway {}", gateway.id))?;
-        let info = GatewayInfo::new(gateway, access.target(), access.mode());
+        let hybrid_link = build_cloud_control(gateway.cloud_control.clone())
+            .with_context(|| format!("configuring the cloud control of gateway {}", gateway.id))?;
+        let capabilities = Capabilities::decide(
+            access.mode(),
+            hybrid_link.is_some(),
+            settings.control.enabled(),
+        );
+        let info = GatewayInfo::new(gateway, access.target(), access.mode())
+            .with_capabilities(capabilities);
+        let cloud = main_link.or(hybrid_link);
+        if let Some(link) = &cloud {
+            link.connect_in_background(&gateway.id);
+        }
         let engine = GatewayEngine::spawn(
             access,
             PollPlan::for_mode(info.mode),
@@ -175,6 +220,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
             info,
             engine.handle(),
             &settings,
+            cloud,
         )));
         engines.push((gateway.id.clone(), engine));
     }

@@ -326,3 +326,21 @@ impl GatewayAccess for CloudClient {
             .map(Value::from)
     }
 }
+
+/// Whether `email` has the form cloud mode accepts (`^\S+@\S+\.\S+$`, as the reference).
+pub fn is_valid_email(email: &str) -> bool {
+    valid_email(email)
+}
+
+impl CloudClient {
+    /// The raw Owner API object of one cached endpoint (`site_status`, `live_status`,
+    /// `site_info`, …), through the same cache and single flight as every read.
+    pub async fn raw_document(&self, endpoint: Endpoint) -> Result<Arc<Value>, GatewayError> {
+        self.cached(endpoint).await
+    }
+
+    /// The `counter` the next `live_status` request carries, minus one (0..=63; `/stats`).
+    pub fn live_status_counter(&self) -> u64 {
+        self.live_counter.load(std::sync::atomic::Ordering::Relaxed) % 64
+    }
+}

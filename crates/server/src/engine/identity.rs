@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use powerwall_gateway::AccessMode;
 
+use super::capabilities::Capabilities;
 use crate::settings::{GatewaySettings, SiteKind};
 
 /// One gateway's identity and configuration, without any credential (safe for responses and logs).
@@ -25,6 +26,8 @@ pub struct GatewayInfo {
     pub poll_interval: Duration,
     /// Tesla energy-site id, when configured.
     pub site_id: Option<String>,
+    /// What a client can read and control.
+    pub capabilities: Capabilities,
 }
 
 impl GatewayInfo {
@@ -39,6 +42,15 @@ impl GatewayInfo {
             mode,
             poll_interval: settings.poll_interval,
             site_id: settings.site_id.clone(),
+            capabilities: Capabilities::decide(mode, false, false),
+        }
+    }
+
+    /// The same identity with the capabilities decided at start-up.
+    pub fn with_capabilities(self, capabilities: Capabilities) -> Self {
+        Self {
+            capabilities,
+            ..self
         }
     }
 }

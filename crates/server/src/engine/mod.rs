@@ -1,6 +1,7 @@
 //! The engine: pollers publishing immutable snapshots that every route reads.
 
 pub mod aggregate;
+pub mod capabilities;
 mod error_class;
 pub mod fallback;
 pub mod health;

@@ -43,9 +43,11 @@ impl PollPlan {
     }
 
     /// The plan for an access mode, covering every legacy route: vitals every poll (TEDAPI builds
-    /// them from the queries aggregates already use; the local API serves them until firmware 23.44),
+    /// them from the queries aggregates already use; the local API serves them until firmware 23.44;
+    /// the cloud derives them from the `site_info` and `live_status` answers it caches anyway),
     /// fan speeds in TEDAPI modes, and `/api/solar_powerwall` (strings and alerts without vitals) in
-    /// local-API modes.
+    /// local-API modes. The cloud has no fan speeds nor Powerwall list; its poll period is at least
+    /// 5 s (the settings floor it) and its own cache answers repeats within a TTL.
     pub fn for_mode(mode: AccessMode) -> Self {
         let mut plan = Self::standard();
         plan.entries.push(PlanEntry {
@@ -147,6 +149,13 @@ mod tests {
         let tedapi = kinds(AccessMode::TedapiFull);
         assert!(
             tedapi.contains(&DataKind::FanSpeeds) && !tedapi.contains(&DataKind::SolarPowerwall)
+        );
+        let cloud = kinds(AccessMode::Cloud);
+        assert!(cloud.contains(&DataKind::Vitals) && cloud.contains(&DataKind::Operation));
+        assert!(
+            !cloud.contains(&DataKind::FanSpeeds)
+                && !cloud.contains(&DataKind::Powerwalls)
+                && !cloud.contains(&DataKind::SolarPowerwall)
         );
         let local = kinds(AccessMode::Local);
         assert!(local.contains(&DataKind::SolarPowerwall) && !local.contains(&DataKind::FanSpeeds));

@@ -6,6 +6,7 @@ use std::time::Duration;
 use powerwall_gateway::http::GatewayHttpSettings;
 
 use super::passthrough::web::WebPassthrough;
+use crate::cloud_link::CloudLink;
 use crate::engine::on_demand::{OnDemand, OnDemandConfig};
 use crate::engine::{EngineHandle, GatewayInfo, Snapshot};
 use crate::settings::{Freshness, GatewaySettings, Settings};
@@ -24,6 +25,9 @@ pub struct GatewayRuntime {
     pub on_demand: OnDemand,
     /// The credential-free web relay of the catch-all.
     pub web: WebPassthrough,
+    /// The cloud link: the connection itself in cloud mode, or the hybrid cloud control
+    /// connection of a local or TEDAPI gateway; control writes go through it when present.
+    pub cloud: Option<Arc<CloudLink>>,
 }
 
 impl GatewayRuntime {
@@ -33,6 +37,7 @@ impl GatewayRuntime {
         info: GatewayInfo,
         engine: EngineHandle,
         settings: &Settings,
+        cloud: Option<Arc<CloudLink>>,
     ) -> Self {
         let freshness = settings.freshness_of(gateway);
         let timeout = gateway.timeout;
@@ -57,6 +62,7 @@ impl GatewayRuntime {
             timeout,
             on_demand,
             web,
+            cloud,
         }
     }
 

@@ -145,6 +145,16 @@ impl AppState {
         Instant::now()
     }
 
+    /// The served gateway's cloud link (cloud mode, or its hybrid cloud control connection).
+    fn cloud_link(&self) -> Option<&Arc<crate::cloud_link::CloudLink>> {
+        self.served().cloud.as_ref()
+    }
+
+    /// What a client can read and control on the served gateway.
+    fn capabilities(&self) -> crate::engine::capabilities::Capabilities {
+        self.served().info.capabilities
+    }
+
     /// The access mode of the default gateway's client.
     fn gateway_mode(&self) -> AccessMode {
         self.served().info.mode

@@ -299,6 +299,11 @@ pub struct Cli {
     )]
     pub ws_max_clients: usize,
 
+    /// Build the hybrid cloud connection of a local/TEDAPI gateway with an email even without a
+    /// control secret, and prefer it to the local API for control writes (yes/no).
+    #[arg(long, env = "PW_CLOUD_HYBRID", value_name = "PW_CLOUD_HYBRID", default_value = "no", value_parser = parse_yes_no, action = ArgAction::Set)]
+    pub cloud_hybrid: bool,
+
     /// Tesla cloud base URLs and CA (tests and demos point them at the simulator).
     #[command(flatten)]
     pub cloud_endpoints: super::CloudEndpoints,

@@ -284,8 +284,8 @@ fn bad_configurations_name_the_gateway_and_the_field() {
             "field password: host is set but no credential",
         ),
         (
-            "gateways:\n  - {id: a, email: me@example.com}\n",
-            "field email: access mode",
+            "gateways:\n  - {id: a, email: not-an-email}\n",
+            "field email: configuration error: cloud mode needs an account email",
         ),
         (
             "gateways:\n  - {id: a, fleetapi: on}\n",

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use powerwall_gateway::cloud::CloudConfig;
 use powerwall_gateway::local::{AuthMode, LocalConfig};
 use powerwall_gateway::select::{ModeSettings, select_mode};
 use powerwall_gateway::tedapi::client::{TedapiAuthMode, TedapiConfig};
@@ -11,6 +12,7 @@ use powerwall_gateway::tedapi::wire::ApiVersion;
 use powerwall_gateway::{AccessMode, Secret};
 
 use super::SettingsError;
+use super::cloud_source::{CloudInputs, cloud_config};
 
 /// The id of the gateway built from the single-gateway environment (`PW_HOST`, …).
 pub const SINGLE_GATEWAY_ID: &str = "default";
@@ -32,17 +34,19 @@ pub enum GatewaySource {
         /// The TEDAPI side.
         tedapi: TedapiConfig,
     },
+    /// The Tesla cloud (Owner API) for one account's energy site.
+    Cloud(CloudConfig),
     /// The built-in simulator, started in-process on a free loopback port.
     Simulated,
 }
 
 impl GatewaySource {
-    /// The gateway address (`host[:port]`); `None` for the built-in simulator.
+    /// The gateway address (`host[:port]`); `None` for the cloud and the built-in simulator.
     pub fn host(&self) -> Option<&str> {
         match self {
             Self::Local(local) | Self::Hybrid { local, .. } => Some(&local.host),
             Self::Tedapi(tedapi) => Some(&tedapi.host),
-            Self::Simulated => None,
+            Self::Cloud(_) | Self::Simulated => None,
         }
     }
 
@@ -52,6 +56,7 @@ impl GatewaySource {
             Self::Local(_) => AccessMode::Local,
             Self::Tedapi(_) | Self::Simulated => AccessMode::TedapiFull,
             Self::Hybrid { .. } => AccessMode::TedapiHybrid,
+            Self::Cloud(_) => AccessMode::Cloud,
         }
     }
 }
@@ -107,6 +112,9 @@ pub struct GatewaySettings {
     /// Local-API auth cache file of this gateway (never shared between gateways); `None` for
     /// the simulator.
     pub cache_file: Option<PathBuf>,
+    /// The hybrid cloud control backend of a local or TEDAPI gateway (server-api "Hybrid cloud
+    /// connection"); `None` when control writes go through the gateway's own client.
+    pub cloud_control: Option<CloudConfig>,
 }
 
 impl GatewaySettings {
@@ -172,12 +180,24 @@ impl FieldNames {
     }
 }
 
-/// Selects the access mode and builds the client configuration for one gateway.
+/// Selects the access mode and builds the client configuration for one gateway whose cloud
+/// facts are unknown (no auth file looked up; see [`resolve_source_with`]).
+pub fn resolve_source(
+    inputs: &ConnectionInputs,
+    defaults: &ClientDefaults,
+    names: FieldNames,
+) -> Result<GatewaySource, SettingsError> {
+    resolve_source_with(inputs, &CloudInputs::default(), defaults, names)
+}
+
+/// Selects the access mode (gateway-protocols §8, cloud facts included) and builds the client
+/// configuration for one gateway.
 ///
 /// Errors carry the variable (`FieldNames::Environment`) or field (`FieldNames::Entry`) name;
 /// callers for file entries wrap them with the gateway id.
-pub fn resolve_source(
+pub fn resolve_source_with(
     inputs: &ConnectionInputs,
+    cloud: &CloudInputs,
     defaults: &ClientDefaults,
     names: FieldNames,
 ) -> Result<GatewaySource, SettingsError> {
@@ -187,10 +207,19 @@ pub fn resolve_source(
         password: !inputs.password.is_empty(),
         gw_pwd: !inputs.gw_pwd.is_empty(),
         rsa_key_path: inputs.rsa_key_path.is_some(),
-        fleetapi_auth_file: inputs.fleetapi,
+        fleetapi_auth_file: cloud.fleetapi_auth_file,
+        cloud_auth_file: cloud.cloud_auth_file,
+        cloud_mode: cloud.cloud_mode,
+        fleetapi: inputs.fleetapi,
+        email: inputs.email.clone(),
     })
     .map_err(|err| SettingsError::Invalid {
-        variable: names.name("PW_HOST", "host"),
+        // Without a host the cloud decides, and what it lacks is a usable email.
+        variable: if host.is_empty() || cloud.cloud_mode {
+            names.name("PW_EMAIL", "email")
+        } else {
+            names.name("PW_HOST", "host")
+        },
         message: err.to_string(),
     })?;
     let local = || LocalConfig {
@@ -223,13 +252,19 @@ pub fn resolve_source(
                 }
             },
         }),
-        AccessMode::Cloud | AccessMode::Fleet => Err(SettingsError::UnsupportedMode {
+        AccessMode::Cloud => Ok(GatewaySource::Cloud(cloud_config(inputs, cloud, names)?)),
+        // The Fleet API client is not wired yet: a `GatewaySource::Fleet` arm goes here.
+        AccessMode::Fleet => Err(SettingsError::UnsupportedMode {
             mode,
             hint: match names {
                 FieldNames::Environment => {
-                    "set PW_HOST with PW_PASSWORD and/or PW_GW_PWD, or run with --simulate"
+                    "remove .pypowerwall.fleetapi from PW_AUTH_PATH to use the Owner API (cloud \
+                     mode), or set PW_HOST with PW_PASSWORD and/or PW_GW_PWD"
                 }
-                FieldNames::Entry => "set host with password and/or gw_pwd",
+                FieldNames::Entry => {
+                    "remove fleetapi (or the .pypowerwall.fleetapi file) to use the Owner API, or \
+                     set host with password and/or gw_pwd"
+                }
             },
         }),
     }

@@ -7,10 +7,12 @@ use std::time::Duration;
 use powerwall_gateway::{AccessMode, Secret};
 
 use super::SettingsError;
+use super::cloud_source::{CloudInputs, hybrid_control};
 use super::gateway::{
-    ClientDefaults, ConnectionInputs, FieldNames, GatewaySettings, resolve_source,
+    ClientDefaults, ConnectionInputs, FieldNames, GatewaySettings, resolve_source_with,
 };
 use super::gateway_list::{GatewayEntry, entry_error};
+use super::sources::poll_interval_of;
 
 /// File name of the local-API auth cache inside an auth directory (as pypowerwall).
 pub(super) const CACHE_FILE_NAME: &str = ".powerwall";
@@ -34,6 +36,8 @@ pub(super) struct EntryDefaults {
     pub timeout: Duration,
     /// Client knobs every gateway shares.
     pub client: ClientDefaults,
+    /// Cloud endpoints and control wishes every gateway shares (its auth directory is its own).
+    pub cloud: CloudInputs,
 }
 
 /// Validates the entries of `origin` as a whole and builds every gateway.
@@ -131,25 +135,42 @@ fn build_gateway(
         timeout,
         poll_interval,
     };
-    let source =
-        resolve_source(&inputs, &defaults.client, FieldNames::Entry).map_err(|err| match err {
-            SettingsError::Invalid { variable, message } => fail(variable, message),
-            SettingsError::UnsupportedMode { mode, hint } => fail(
-                mode_field(mode, entry.cloud_mode),
-                format!("access mode {mode} is not supported yet: {hint}"),
-            ),
-            other => other,
-        })?;
+    let auth_dir = entry
+        .authpath
+        .as_deref()
+        .unwrap_or(defaults.auth_path.as_str())
+        .trim();
+    let cloud = CloudInputs {
+        cloud_mode: entry.cloud_mode,
+        site_id: entry.site_id.clone(),
+        endpoints: defaults.cloud.endpoints.clone(),
+        control_enabled: defaults.cloud.control_enabled,
+        cloud_hybrid: defaults.cloud.cloud_hybrid,
+        ..CloudInputs::in_dir(auth_dir)
+    };
+    let entry_failure = |err| match err {
+        SettingsError::Invalid { variable, message } => fail(variable, message),
+        SettingsError::UnsupportedMode { mode, hint } => fail(
+            mode_field(mode, entry.cloud_mode),
+            format!("access mode {mode} is not supported yet: {hint}"),
+        ),
+        other => other,
+    };
+    let source = resolve_source_with(&inputs, &cloud, &defaults.client, FieldNames::Entry)
+        .map_err(entry_failure)?;
+    let cloud_control =
+        hybrid_control(&inputs, &cloud, &source, FieldNames::Entry).map_err(entry_failure)?;
     Ok(GatewaySettings {
         id: entry.id.clone(),
         name: entry.name.clone().unwrap_or_else(|| entry.id.clone()),
         kind: entry.kind,
         timezone,
+        poll_interval: poll_interval_of(&source, poll_interval),
         source,
-        poll_interval,
         timeout,
         site_id: entry.site_id.clone(),
         cache_file,
+        cloud_control,
     })
 }
 
@@ -218,7 +239,7 @@ fn check_mode(
                 ));
             }
         }
-        None if entry.email.is_none() && !entry.fleetapi => {
+        None if entry.email.is_none() && !entry.fleetapi && !entry.cloud_mode => {
             return Err((
                 "host",
                 "no way to reach this gateway: set host with gw_pwd and/or password (local), or \
@@ -314,6 +335,7 @@ mod tests {
                 tedapi_auth_mode: String::new(),
                 pool_max_idle: 1,
             },
+            cloud: CloudInputs::default(),
         };
         let plain = entry("home", None, None);
         assert_eq!(

@@ -3,6 +3,7 @@
 
 mod cli;
 mod cloud_endpoints;
+mod cloud_source;
 #[cfg(test)]
 mod config_tests;
 mod gateway;
@@ -22,9 +23,12 @@ use powerwall_gateway::tedapi::wire::ApiVersion;
 
 pub use cli::{Cli, parse_yes_no};
 pub use cloud_endpoints::CloudEndpoints;
+pub use cloud_source::{
+    CloudInputs, FLEETAPI_FILE, MIN_CLOUD_PERIOD, cloud_config, hybrid_control,
+};
 pub use gateway::{
     ClientDefaults, ConnectionInputs, FieldNames, GatewaySettings, GatewaySource,
-    SINGLE_GATEWAY_ID, SINGLE_GATEWAY_NAME, SiteKind, resolve_source,
+    SINGLE_GATEWAY_ID, SINGLE_GATEWAY_NAME, SiteKind, resolve_source, resolve_source_with,
 };
 pub use options::{
     ControlSettings, Diagnostics, HttpsMode, ListenReport, SECRET_MASK, Style, WebSettings,
@@ -362,9 +366,68 @@ mod tests {
     }
 
     #[test]
-    fn cloud_mode_is_reported_as_not_yet_supported() {
-        let err = settings(&[]).unwrap_err();
-        assert!(err.to_string().contains("PW_HOST"), "{err}");
+    fn no_host_and_no_tesla_login_names_what_to_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = dir.path().display().to_string();
+        let err = settings(&["--auth-path", &auth]).unwrap_err().to_string();
+        assert!(err.contains("PW_HOST") && err.contains("PW_EMAIL"), "{err}");
+    }
+
+    #[test]
+    fn no_host_selects_cloud_mode_from_the_email_or_the_auth_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = dir.path().display().to_string();
+        let s = settings(&[
+            "--auth-path",
+            &auth,
+            "--email",
+            "me@example.com",
+            "--siteid",
+            "99",
+            "--cache-expire",
+            "1",
+        ])
+        .unwrap();
+        let GatewaySource::Cloud(config) = s.default_gateway().source.clone() else {
+            panic!("expected cloud");
+        };
+        assert_eq!(config.email, "me@example.com");
+        assert_eq!(config.site_id, Some(99));
+        assert_eq!(config.auth_dir, dir.path());
+        assert_eq!(s.default_gateway().poll_interval, MIN_CLOUD_PERIOD);
+        std::fs::write(dir.path().join(".pypowerwall.auth"), "{}").unwrap();
+        let s = settings(&["--auth-path", &auth]).unwrap();
+        let GatewaySource::Cloud(config) = s.default_gateway().source.clone() else {
+            panic!("expected cloud from the auth file");
+        };
+        assert_eq!(config.email, "", "the auth file's first account");
+        std::fs::write(dir.path().join(FLEETAPI_FILE), "{}").unwrap();
+        let err = settings(&["--auth-path", &auth]).unwrap_err();
+        assert!(
+            matches!(err, SettingsError::UnsupportedMode { .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn hybrid_cloud_control_follows_secret_email_and_login() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = dir.path().display().to_string();
+        let tedapi = |extra: &[&str]| {
+            let mut args = vec!["--host", "10.0.0.5", "--gw-pwd", "G", "--auth-path", &auth];
+            args.extend_from_slice(extra);
+            settings(&args)
+                .unwrap()
+                .default_gateway()
+                .cloud_control
+                .clone()
+        };
+        assert!(tedapi(&[]).is_none());
+        assert!(tedapi(&["--control-secret", "s"]).is_none(), "no email");
+        let control = tedapi(&["--control-secret", "s", "--email", "me@example.com"]).unwrap();
+        assert_eq!(control.email, "me@example.com");
+        assert_eq!(control.auth_dir, dir.path());
+        assert!(tedapi(&["--cloud-hybrid", "yes", "--email", "me@example.com"]).is_some());
     }
 
     #[test]

@@ -5,11 +5,14 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use powerwall_gateway::cloud::CloudConfig;
+
 use super::SettingsError;
 use super::cli::Cli;
+use super::cloud_source::{CloudInputs, MIN_CLOUD_PERIOD, hybrid_control};
 use super::gateway::{
     ClientDefaults, ConnectionInputs, FieldNames, GatewaySettings, GatewaySource,
-    SINGLE_GATEWAY_ID, SINGLE_GATEWAY_NAME, SiteKind, resolve_source,
+    SINGLE_GATEWAY_ID, SINGLE_GATEWAY_NAME, SiteKind, resolve_source_with,
 };
 use super::gateway_build::{EntryDefaults, build_gateways, default_cache_file};
 use super::gateways_file::{
@@ -37,7 +40,7 @@ pub(super) struct GatewayChoice {
 pub(super) fn choose_gateways(cli: &Cli) -> Result<GatewayChoice, SettingsError> {
     if cli.simulate {
         // The simulator stands in for every gateway source; nothing else is read.
-        return Ok(single(cli, GatewaySource::Simulated, None));
+        return Ok(single(cli, GatewaySource::Simulated, None, None));
     }
     let document = if let Some(path) = &cli.config {
         Some(read_gateways_file(path)?)
@@ -48,12 +51,15 @@ pub(super) fn choose_gateways(cli: &Cli) -> Result<GatewayChoice, SettingsError>
         }
     };
     let Some(document) = document else {
-        let source = resolve_source(
-            &single_inputs(cli),
-            &client_defaults(cli),
-            FieldNames::Environment,
-        )?;
-        let mut choice = single(cli, source, single_cache_file(cli));
+        let inputs = single_inputs(cli);
+        let cloud = CloudInputs {
+            site_id: cli.siteid.clone(),
+            ..cloud_defaults(cli, &cli.auth_path)
+        };
+        let names = FieldNames::Environment;
+        let source = resolve_source_with(&inputs, &cloud, &client_defaults(cli), names)?;
+        let cloud_control = hybrid_control(&inputs, &cloud, &source, names)?;
+        let mut choice = single(cli, source, single_cache_file(cli), cloud_control);
         choice.default_gateway = pick_default(&choice, cli.default_gateway.as_deref())?;
         return Ok(choice);
     };
@@ -184,18 +190,24 @@ fn warn_ignored_variables(cli: &Cli, document: &GatewaysDocument) {
 }
 
 /// The one gateway of the single-gateway variables (or the simulator).
-fn single(cli: &Cli, source: GatewaySource, cache_file: Option<PathBuf>) -> GatewayChoice {
+fn single(
+    cli: &Cli,
+    source: GatewaySource,
+    cache_file: Option<PathBuf>,
+    cloud_control: Option<CloudConfig>,
+) -> GatewayChoice {
     GatewayChoice {
         gateways: vec![GatewaySettings {
             id: SINGLE_GATEWAY_ID.to_owned(),
             name: SINGLE_GATEWAY_NAME.to_owned(),
             kind: SiteKind::Powerwall,
             timezone: cli.timezone.clone(),
+            poll_interval: poll_interval_of(&source, poll_interval(cli)),
             source,
-            poll_interval: poll_interval(cli),
             timeout: timeout(cli),
             site_id: cli.siteid.clone().filter(|id| !id.trim().is_empty()),
             cache_file,
+            cloud_control,
         }],
         default_gateway: 0,
         server: ServerSection::default(),
@@ -227,6 +239,24 @@ fn single_cache_file(cli: &Cli) -> Option<PathBuf> {
     )
 }
 
+/// The process-wide cloud facts, for a gateway whose auth directory is `auth_dir`.
+pub(super) fn cloud_defaults(cli: &Cli, auth_dir: &str) -> CloudInputs {
+    CloudInputs {
+        endpoints: cli.cloud_endpoints.clone(),
+        control_enabled: !cli.control_secret.is_empty(),
+        cloud_hybrid: cli.cloud_hybrid,
+        ..CloudInputs::in_dir(auth_dir.trim())
+    }
+}
+
+/// The poll period of a gateway: the cloud is not asked more often than it refreshes.
+pub(super) fn poll_interval_of(source: &GatewaySource, configured: Duration) -> Duration {
+    match source {
+        GatewaySource::Cloud(_) => configured.max(MIN_CLOUD_PERIOD),
+        _ => configured,
+    }
+}
+
 fn entry_defaults(cli: &Cli) -> EntryDefaults {
     EntryDefaults {
         password: cli.password.clone(),
@@ -237,6 +267,7 @@ fn entry_defaults(cli: &Cli) -> EntryDefaults {
         poll_interval: poll_interval(cli),
         timeout: timeout(cli),
         client: client_defaults(cli),
+        cloud: cloud_defaults(cli, ""),
     }
 }
 

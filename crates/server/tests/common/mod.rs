@@ -227,3 +227,71 @@ pub const PW_NAMES: [&str; 25] = [
     "get_mode",
     "get_time_remaining",
 ];
+
+/// The Tesla account the cloud tests log in with.
+pub const CLOUD_EMAIL: &str = "me@example.com";
+
+/// Writes `<dir>/.pypowerwall.auth` for [`CLOUD_EMAIL`] with tokens minted by the simulator's
+/// cloud persona (what the `setup` command leaves behind).
+pub fn cloud_login(sim: &SimulatorHandle, dir: &std::path::Path) {
+    use powerwall_gateway::Secret;
+    use powerwall_gateway::cloud::{CloudClient, CloudConfig};
+    let url = sim.cloud_url().expect("cloud listener");
+    let config = CloudConfig {
+        auth_url: url.clone(),
+        owner_api_url: url,
+        ca_pem: sim.cloud_ca_pem(),
+        ..CloudConfig::new(CLOUD_EMAIL, dir)
+    };
+    let tokens = sim.mint_cloud_tokens(true);
+    CloudClient::new(config)
+        .expect("cloud client")
+        .login_with_tokens(
+            Secret::new(tokens.refresh_token),
+            Some(Secret::new(tokens.access_token)),
+        )
+        .expect("tokens saved");
+}
+
+/// Arguments pointing the server's cloud at the simulator: base URLs, its CA (written into
+/// `dir`) and `dir` as the auth directory.
+pub fn cloud_args(sim: &SimulatorHandle, dir: &std::path::Path) -> Vec<String> {
+    let url = sim.cloud_url().expect("cloud listener");
+    let ca = dir.join("cloud-ca.pem");
+    std::fs::write(&ca, sim.cloud_ca_pem().expect("cloud CA")).expect("CA written");
+    vec![
+        "--auth-path".to_owned(),
+        dir.display().to_string(),
+        "--cloud-auth-url".to_owned(),
+        url.clone(),
+        "--cloud-api-url".to_owned(),
+        url,
+        "--cloud-ca-file".to_owned(),
+        ca.display().to_string(),
+    ]
+}
+
+/// Sum of the simulator's request counts whose `METHOD /path` key contains `needle`.
+pub fn count_matching(sim: &SimulatorHandle, needle: &str) -> u64 {
+    sim.counter()
+        .by_path
+        .iter()
+        .filter(|(key, _)| key.contains(needle))
+        .map(|(_, n)| *n)
+        .sum()
+}
+
+/// POST a form to a server path, returning status and JSON body.
+pub async fn post_form(server: &RunningServer, path: &str, form: &str) -> (u16, Value) {
+    let response = http()
+        .post(format!("http://{}{}", server.addr(), path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.to_owned())
+        .send()
+        .await
+        .expect("server answers");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, body)
+}

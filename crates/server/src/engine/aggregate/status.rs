@@ -107,6 +107,7 @@ fn gateway_json(view: &GatewayView<'_>, online: bool) -> Value {
         last_error.map_or(Value::Null, Value::from),
     );
     gateway.insert("mode".into(), Value::from(info.mode.name()));
+    gateway.insert("capabilities".into(), info.capabilities.to_json());
     gateway.insert(
         "poll_interval_s".into(),
         number(Some(info.poll_interval.as_secs_f64())),

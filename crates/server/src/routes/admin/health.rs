@@ -10,7 +10,9 @@ use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
 use super::super::{AppState, framing};
-use super::{connection_health_json, fallback_json, mode_text, round1, tedapi_mode};
+use super::{
+    cloud_control_json, connection_health_json, fallback_json, mode_text, round1, tedapi_mode,
+};
 use crate::clock::{local_iso_micros, local_iso_seconds};
 use crate::engine::Snapshot;
 use crate::engine::snapshot::LinkState;
@@ -142,6 +144,8 @@ fn health_document(state: &AppState, snapshot: &Snapshot) -> Value {
             endpoint_statistics(snapshot, now),
         );
     }
+    doc.insert("cloud_control".into(), cloud_control_json(state));
+    doc.insert("capabilities".into(), state.capabilities().to_json());
     doc.insert("gateway".into(), gateway_block(state, snapshot, now));
     Value::Object(doc)
 }
@@ -192,6 +196,17 @@ fn transports(state: &AppState, snapshot: &Snapshot) -> Value {
                 "host": state.gateway_target(),
             }),
         );
+    }
+    if state.settings().control.enabled() {
+        if let Some(link) = state.cloud_link() {
+            // §15 item 16: a link that is not connected says so instead of claiming "ok".
+            let block = if link.connected() {
+                json!({"active": true, "status": "ok", "mode": "cloud"})
+            } else {
+                json!({"active": false, "status": "failed"})
+            };
+            transports.insert("cloud_control".into(), block);
+        }
     }
     Value::Object(transports)
 }

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use crate::clock::epoch_seconds;
+use crate::cloud_link::{CloudLink, CloudRole};
 use crate::engine::Snapshot;
 use crate::engine::fallback::FallbackView;
 
@@ -66,6 +67,39 @@ fn proxy_mode_text(mode: AccessMode, control: bool) -> String {
 /// `mode` for this server.
 fn mode_text(state: &AppState) -> String {
     proxy_mode_text(state.gateway_mode(), state.settings().control.enabled())
+}
+
+/// The cloud link of a cloud-mode gateway (not a hybrid control connection).
+fn main_cloud_link(state: &AppState) -> Option<&std::sync::Arc<CloudLink>> {
+    state
+        .cloud_link()
+        .filter(|link| link.role() == CloudRole::Main)
+}
+
+/// `siteid`: in cloud mode the energy site in use (the configured id until connected); `null` in
+/// local modes.
+fn site_id_json(state: &AppState) -> Value {
+    match state.gateway_mode() {
+        AccessMode::Cloud | AccessMode::Fleet => main_cloud_link(state)
+            .and_then(|link| link.site_id())
+            .map(Value::from)
+            .unwrap_or_else(|| json!(state.settings().site_id)),
+        _ => Value::Null,
+    }
+}
+
+/// `counter`: the cloud's live-status request counter (0..63), 0 in local modes.
+fn cloud_counter(state: &AppState) -> u64 {
+    main_cloud_link(state).map_or(0, |link| link.client().live_status_counter())
+}
+
+/// `cloud_control` (server-api): the hybrid cloud control connection's health and last values,
+/// `null` when the gateway has none.
+fn cloud_control_json(state: &AppState) -> Value {
+    state
+        .cloud_link()
+        .filter(|link| link.role() == CloudRole::HybridControl)
+        .map_or(Value::Null, |link| link.status_json())
 }
 
 /// Seconds from `then` to now (wall clock), never negative.

@@ -11,7 +11,10 @@ use serde_json::{Map, Value, json};
 
 use super::super::{AppState, framing};
 use super::health::PROXY_VERSION;
-use super::{connection_health_json, fallback_json, mode_text, round2, tedapi_mode};
+use super::{
+    cloud_counter, connection_health_json, fallback_json, mode_text, round2, site_id_json,
+    tedapi_mode,
+};
 use crate::clock::{epoch_whole_seconds, python_duration};
 use crate::engine::Snapshot;
 use crate::engine::health::EndpointStat;
@@ -69,12 +72,8 @@ pub(super) fn stats_document(state: &AppState, snapshot: &Snapshot) -> Map<Strin
         "tedapi_api_version".into(),
         json!(settings.tedapi_api_version.label()),
     );
-    let siteid = match mode {
-        AccessMode::Cloud | AccessMode::Fleet => json!(settings.site_id),
-        _ => Value::Null,
-    };
-    doc.insert("siteid".into(), siteid);
-    doc.insert("counter".into(), json!(0));
+    doc.insert("siteid".into(), site_id_json(state));
+    doc.insert("counter".into(), json!(cloud_counter(state)));
     doc.insert(
         "cf".into(),
         settings
@@ -105,6 +104,7 @@ pub(super) fn stats_document(state: &AppState, snapshot: &Snapshot) -> Map<Strin
         "fallback_mode".into(),
         fallback_json(&snapshot.admin.fallback),
     );
+    // The key set is the proxy's (§16.2); the hybrid link's `cloud_control` is in `/health`.
     doc.insert("mem_cache".into(), mem_cache(state, snapshot));
     doc
 }

@@ -1,19 +1,23 @@
 //! Control routes: `/control/{reserve,mode,grid_charging,grid_export,max_backup}` (proxy-api §6.8).
 //!
 //! Off unless `PW_CONTROL_SECRET` is set. GETs read (no token, always 200); POSTs need the token
-//! and write through the gateway client. Writes exist for the local API (local and TEDAPI hybrid
-//! modes: reserve and mode via `POST /api/operation`); TEDAPI full mode has no write path in this
-//! build, so its POSTs get the reference's "Unable to connect to cloud mode" answer. Deviations from
+//! and write through the gateway's control backend (see `backend`): the Tesla cloud in cloud mode
+//! or through a hybrid cloud connection, else the local API (local and TEDAPI hybrid modes:
+//! reserve and mode via `POST /api/operation`). A gateway without a backend, or whose cloud link
+//! does not connect, gets the reference's "Unable to connect to cloud mode - Run Setup" answer
+//! before the token is checked. `/control/status` reports what can be controlled. Deviations from
 //! t97, per §15: only `/control/<action>` (optionally `/`) is a control path; an unknown GET action
 //! answers `Invalid Command Action`; the body must declare its `Content-Length`; the reserve is
 //! checked against 0–100 up front; `grid_export` reads are valid JSON; statuses come from the code
 //! path (the same statuses as §6.8.2). The token and the secret are never logged nor echoed.
 //!
 //! After a successful write the poller is asked to re-read `/api/operation` and the handler waits
-//! (bounded) for that read, so a GET right after the POST shows the new value; the observed value
-//! is logged. The POST body stays exactly the backend's result (rule 49): no key is added, since
+//! (bounded) for that read, so a GET right after the POST shows the new value; grid settings are
+//! read back from the cloud (whose write dropped its cached `site_info`). The observed values are
+//! logged. The POST body stays exactly the backend's result (rule 49): no key is added, since
 //! the result is the gateway's own document and not always an object.
 
+mod backend;
 mod command;
 mod form;
 pub(super) mod token;
@@ -32,6 +36,7 @@ use tokio::time::Instant;
 
 use super::{AppState, framing};
 use crate::engine::EngineCommand;
+use backend::Backend;
 use command::{Action, Command, WriteKind, action_segment, decide};
 use form::{BodyRefusal, ControlForm, declared_length};
 
@@ -91,7 +96,17 @@ impl Reply {
     }
 }
 
-/// Whether this build can write in `mode` (the local API's `/api/operation`).
+/// `/control/status` (server-api): `{"enabled", "battery_dispatch", "capabilities"}`, from
+/// memory only; `battery_dispatch` needs TEDAPI v1r, which this build does not run.
+fn control_status(state: &AppState) -> Value {
+    json!({
+        "enabled": state.settings().control.enabled(),
+        "battery_dispatch": false,
+        "capabilities": state.capabilities().to_json(),
+    })
+}
+
+/// Whether the local API can write in `mode` (its `/api/operation`).
 fn writable(mode: AccessMode) -> bool {
     matches!(mode, AccessMode::Local | AccessMode::TedapiHybrid)
 }
@@ -140,7 +155,9 @@ fn count(state: &AppState, status: StatusCode) {
 
 async fn control_get(State(state): State<AppState>, uri: Uri) -> Response {
     let path = uri.path();
-    let body = if state.settings().control.secret.is_none() {
+    let body = if action_segment(path) == Some("status") {
+        control_status(&state)
+    } else if state.settings().control.secret.is_none() {
         json!({ "error": DISABLED })
     } else {
         match action_segment(path).and_then(Action::parse) {
@@ -169,12 +186,15 @@ async fn post_reply(state: &AppState, request: Request) -> Reply {
         Ok(bytes) => std::str::from_utf8(bytes).map_err(|_| BodyRefusal::NotUtf8),
         Err(refusal) => Err(refusal.clone()),
     };
-    let form = match screen(
-        segment.is_some(),
-        text,
-        writable(state.engine().access().mode()),
-        |token| token::token_matches(token.as_bytes(), secret.expose().as_bytes()),
-    ) {
+    // The backend is only looked at (and a cloud link connected) for a well-formed request.
+    let backend = if segment.is_some() && text.is_ok() {
+        backend::ready(state).await
+    } else {
+        None
+    };
+    let form = match screen(segment.is_some(), text, backend.is_some(), |token| {
+        token::token_matches(token.as_bytes(), secret.expose().as_bytes())
+    }) {
         Ok(form) => form,
         Err(reply) => {
             if reply.status == StatusCode::UNAUTHORIZED {
@@ -184,7 +204,10 @@ async fn post_reply(state: &AppState, request: Request) -> Reply {
         }
     };
     let action = segment.as_deref().and_then(Action::parse);
-    execute(state, decide(action, &form)).await
+    let Some(backend) = backend else {
+        return Reply::error(NO_BACKEND);
+    };
+    execute(state, &backend, decide(action, &form)).await
 }
 
 /// Reads the body once its declared length passed the checks (nothing is read otherwise).
@@ -200,7 +223,7 @@ async fn read_body(
 }
 
 /// Step 6 for an authorised request.
-async fn execute(state: &AppState, command: Command) -> Reply {
+async fn execute(state: &AppState, backend: &Backend, command: Command) -> Reply {
     match command {
         Command::Read(action) => Reply::ok(read(state, action).await),
         Command::Refuse(message) => Reply::error(message),
@@ -208,18 +231,52 @@ async fn execute(state: &AppState, command: Command) -> Reply {
             reserve,
             mode,
             kind,
-        } => set_operation(state, reserve, mode, kind).await,
+        } => set_operation(state, backend, reserve, mode, kind).await,
         Command::SetGridCharging(allowed) => {
-            let result = state.engine().access().set_grid_charging(allowed).await;
-            simple_write(
-                result,
-                "grid_charging",
-                &format!("Set Grid Charging to {allowed}"),
-            )
+            let result = backend.access().set_grid_charging(allowed).await;
+            backend.note(&result);
+            let what = format!("Set Grid Charging to {allowed}");
+            let reply = simple_write(result, "grid_charging", &what);
+            if reply.status == StatusCode::OK {
+                grid_read_back(backend, &what).await;
+            }
+            reply
         }
         Command::SetGridExport(rule) => {
-            let result = state.engine().access().set_grid_export(rule).await;
-            simple_write(result, "grid_export", &format!("Set Grid Export to {rule}"))
+            let result = backend.access().set_grid_export(rule).await;
+            backend.note(&result);
+            let what = format!("Set Grid Export to {rule}");
+            let reply = simple_write(result, "grid_export", &what);
+            if reply.status == StatusCode::OK {
+                grid_read_back(backend, &what).await;
+            }
+            reply
+        }
+    }
+}
+
+/// Reads the grid settings back from the cloud after a write (its cached `site_info` was dropped
+/// by the write) and logs what Tesla now reports.
+async fn grid_read_back(backend: &Backend, what: &str) {
+    let Some(link) = backend.cloud() else {
+        return;
+    };
+    let charging = link.client().grid_charging().await;
+    link.note(&charging);
+    let export = link.client().grid_export().await;
+    link.note(&export);
+    match (charging, export) {
+        (Ok(charging), Ok(export)) => {
+            link.saw_grid_charging(charging);
+            link.saw_grid_export(&export);
+            tracing::info!(
+                "Control Command: {what}: the cloud reports grid charging {charging}, grid export \
+                 {export}"
+            );
+        }
+        (Err(err), _) | (_, Err(err)) => {
+            let err = link.describe(&err);
+            tracing::warn!("Control Command: {what}: cannot read the grid settings back: {err}");
         }
     }
 }
@@ -257,6 +314,7 @@ fn simple_write(
 
 async fn set_operation(
     state: &AppState,
+    backend: &Backend,
     reserve: Option<ReserveLevel>,
     mode: Option<OperationMode>,
     kind: WriteKind,
@@ -269,8 +327,27 @@ async fn set_operation(
         WriteKind::Mode => format!("Set Mode to {mode_name}"),
         WriteKind::ModeWithLevel => format!("Set Mode to {mode_name} (level={level})"),
     };
-    match state.engine().access().set_operation(reserve, mode).await {
+    let outcome = backend.access().set_operation(reserve, mode).await;
+    backend.note(&outcome);
+    match outcome {
         Ok(result) if !is_failure(&result) => {
+            backend.saw_operation(&result);
+            if backend.cloud().is_some() && state.gateway_mode() != AccessMode::Cloud {
+                // Hybrid: the gateway learns the change from Tesla, and its client answers from
+                // a cache for one poll period; read back after that, without holding the reply.
+                tracing::info!("Control Command: {what} (sent to the Tesla cloud)");
+                let state = state.clone();
+                let settle = state.freshness().poll_interval;
+                tokio::spawn(async move {
+                    tokio::time::sleep(settle).await;
+                    let observed = read_back(&state).await;
+                    tracing::info!(
+                        "Control Command: {what}: the gateway reports {}",
+                        describe_observed(observed.as_ref())
+                    );
+                });
+                return Reply::ok(result);
+            }
             let observed = read_back(state).await;
             tracing::info!(
                 "Control Command: {what} ({})",
@@ -362,10 +439,16 @@ async fn read(state: &AppState, action: Action) -> Value {
             operation_read(action, operation.as_ref())
         }
         Action::GridCharging => {
+            if let Some(allowed) = cloud_grid_charging(state).await {
+                return json!({ "grid_charging": allowed });
+            }
             let config = grid_config(state).await;
             json!({ "grid_charging": grid_charging(config.as_ref()) })
         }
         Action::GridExport => {
+            if let Some(rule) = cloud_grid_export(state).await {
+                return json!({ "grid_export": rule });
+            }
             let config = grid_config(state).await;
             json!({ "grid_export": grid_export(config.as_ref()) })
         }
@@ -384,6 +467,43 @@ fn operation_read(action: Action, operation: Option<&powerwall_model::Operation>
     match operation.and_then(powerwall_model::Operation::reserve_app_pct) {
         Some(reserve) if reserve.is_finite() => json!({ "reserve": reserve }),
         _ => json!({ "reserve": 0 }),
+    }
+}
+
+/// Grid charging as the cloud link reports it. The cloud is asked first when the gateway has a
+/// link: it is where writes go, and a gateway's own config only catches up with the cloud later.
+async fn cloud_grid_charging(state: &AppState) -> Option<bool> {
+    let link = state.cloud_link()?;
+    let outcome = link.client().grid_charging().await;
+    link.note(&outcome);
+    match outcome {
+        Ok(allowed) => {
+            link.saw_grid_charging(allowed);
+            Some(allowed)
+        }
+        Err(err) => {
+            let err = link.describe(&err);
+            tracing::debug!("cannot read grid charging from the cloud: {err}");
+            None
+        }
+    }
+}
+
+/// The grid export rule as the cloud link reports it (see [`cloud_grid_charging`]).
+async fn cloud_grid_export(state: &AppState) -> Option<String> {
+    let link = state.cloud_link()?;
+    let outcome = link.client().grid_export().await;
+    link.note(&outcome);
+    match outcome {
+        Ok(rule) => {
+            link.saw_grid_export(&rule);
+            Some(rule.to_ascii_lowercase())
+        }
+        Err(err) => {
+            let err = link.describe(&err);
+            tracing::debug!("cannot read the grid export rule from the cloud: {err}");
+            None
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 use axum::response::Response;
 use bytes::Bytes;
 use powerwall_gateway::AccessMode;
+use powerwall_gateway::cloud::Endpoint;
 
 use super::super::{AppState, framing};
 use super::api::render_raw;
@@ -55,9 +56,41 @@ pub async fn tedapi(state: &AppState, path: &str) -> Response {
     }
 }
 
-/// `GET /cloud…`: no cloud mode in this build.
-pub fn cloud(state: &AppState, path: &str) -> Response {
-    constant(state, path, br#"{"error": "Cloud API not enabled"}"#)
+/// `GET /cloud…` (§6.6.2): in cloud mode the raw Owner API objects (`/cloud/battery` = site
+/// status, `/cloud/power` = live status, `/cloud/config` = site info; `null` on failure) and a usage
+/// error for other targets; "Cloud API not enabled" in every other mode (a hybrid cloud control
+/// connection does not make a gateway a cloud gateway).
+pub async fn cloud(state: &AppState, path: &str) -> Response {
+    let link = match state.cloud_link() {
+        Some(link) if state.gateway_mode() == AccessMode::Cloud => link,
+        _ => return constant(state, path, br#"{"error": "Cloud API not enabled"}"#),
+    };
+    let endpoint = match path {
+        "/cloud/battery" => Endpoint::SiteStatus,
+        "/cloud/power" => Endpoint::LiveStatus,
+        "/cloud/config" => Endpoint::SiteInfo,
+        _ => {
+            return constant(
+                state,
+                path,
+                br#"{"error": "Use /cloud/battery, /cloud/power, /cloud/config"}"#,
+            );
+        }
+    };
+    let outcome = link.client().raw_document(endpoint).await;
+    link.note(&outcome);
+    match outcome {
+        Ok(document) => {
+            state.stats().count_get(path);
+            framing::json(crate::json::to_python_bytes(document.as_ref()))
+        }
+        Err(err) => {
+            let err = link.describe(&err);
+            tracing::debug!("{path}: the cloud did not answer: {err}");
+            state.stats().count_no_data();
+            framing::null()
+        }
+    }
 }
 
 /// `GET /fleetapi…`: no Fleet API mode in this build.

@@ -41,7 +41,7 @@ async fn get(state: &AppState, uri: &Uri) -> Response {
     } else if path.starts_with("/tedapi") {
         families::tedapi(state, path).await
     } else if path.starts_with("/cloud") {
-        families::cloud(state, path)
+        families::cloud(state, path).await
     } else if path.starts_with("/fleetapi") {
         families::fleetapi(state, path)
     } else if api::DISABLED.contains(&path) {
