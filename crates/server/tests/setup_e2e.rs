@@ -258,3 +258,124 @@ async fn setup_help_describes_the_setup() {
     assert!(stdout.contains("Usage: powerwall-server setup"), "{stdout}");
     assert!(stdout.contains("PW_REFRESH_TOKEN"), "{stdout}");
 }
+
+/// The server binary in cloud mode with the environment of the setup run, on a free loopback port.
+struct CloudServer {
+    _child: Child,
+    base: String,
+}
+
+async fn start_cloud_server(sim: &SimulatorHandle, work: &Workspace, secret: &str) -> CloudServer {
+    let url = sim.cloud_url().expect("cloud listener");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_powerwall-server"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PW_CLOUD_AUTH_URL", &url)
+        .env("PW_CLOUD_API_URL", &url)
+        .env("PW_CLOUD_CA_FILE", &work.ca_file)
+        .env("PW_AUTH_PATH", &work.auth_dir)
+        .env("PW_EMAIL", EMAIL)
+        .env("PW_CONTROL_SECRET", secret)
+        .env("PW_BIND_ADDRESS", "127.0.0.1")
+        .env("PW_PORT", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("server starts");
+    let mut log = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let address = tokio::time::timeout(PATIENCE, async {
+        while let Ok(Some(line)) = log.next_line().await {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                return rest.split_whitespace().next().map(str::to_owned);
+            }
+        }
+        None
+    })
+    .await
+    .expect("the server logs its address in time")
+    .expect("address line");
+    // Keep draining the log so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
+    CloudServer {
+        _child: child,
+        base: format!("http://{address}"),
+    }
+}
+
+/// The README's walkthrough: from nothing, `setup` with the browser login, then the server in
+/// cloud mode serves live data from the Tesla cloud and a reserve change is verified.
+#[tokio::test]
+async fn readme_walkthrough_from_nothing_to_live_cloud_data_and_a_verified_reserve_change() {
+    let sim = simulator().await;
+    let work = workspace(&sim);
+    let mut run = spawn(&sim, &work, &["setup"], &[], true);
+    run.send("\n").await;
+    let url = run
+        .line_where(|line| line.starts_with("https://") && line.contains("oauth2/v3/authorize"))
+        .await;
+    let location = browser_redirect(&sim, &url).await;
+    run.send(&format!("{location}\n")).await;
+    let (status, stdout, stderr) = run.finish().await;
+    assert!(status.success(), "{stdout}\n{stderr}");
+
+    let secret = "walkthrough-secret";
+    let server = start_cloud_server(&sim, &work, secret).await;
+    let http =
+        powerwall_gateway::http::gateway_client(powerwall_gateway::http::GatewayHttpSettings {
+            timeout: PATIENCE,
+            pool_max_idle: 1,
+        })
+        .expect("client");
+    let get = |path: &str| {
+        let request = http.get(format!("{}{path}", server.base));
+        async move {
+            let answer = request.send().await.expect("server answers");
+            assert_eq!(answer.status().as_u16(), 200);
+            answer.json::<serde_json::Value>().await.expect("JSON")
+        }
+    };
+    // Live data: the frozen simulator's battery level. The cloud sends the app's percentage and
+    // /soe answers the gateway's raw one, as the proxy does: the round trip must be exact.
+    let expected = sim.reading().soe_raw_pct;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let soe = loop {
+        let soe = get("/soe").await;
+        if soe["percentage"].is_number() || tokio::time::Instant::now() > deadline {
+            break soe;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let shown = soe["percentage"].as_f64().expect("a battery level");
+    assert!((shown - expected).abs() < 0.01, "{shown} vs {expected}");
+    let stats = get("/stats").await;
+    assert_eq!(stats["mode"], "Cloud");
+    assert_eq!(stats["siteid"].to_string(), sim.cloud_site_id().to_string());
+
+    // The reserve change, as the README's curl does, then verified three ways.
+    let answer = http
+        .post(format!("{}/control/reserve", server.base))
+        .form(&[("value", "50"), ("token", secret)])
+        .send()
+        .await
+        .expect("control answers");
+    assert_eq!(answer.status().as_u16(), 200);
+    let result: serde_json::Value = answer.json().await.expect("JSON result");
+    assert_eq!(
+        result["set_backup_reserve_percent"]["backup_reserve_percent"],
+        50
+    );
+    assert_eq!(sim.reading().reserve_raw_pct, 50.0 * 0.95 + 5.0);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let reserve = get("/control/reserve").await;
+        if reserve["reserve"] == 50.0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the reserve never read back as 50: {reserve}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
