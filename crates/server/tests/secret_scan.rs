@@ -1,8 +1,9 @@
 //! No gateway password, token, e-mail or control secret in any response or log line (issue 5).
 //!
-//! Runs the real binary with debug logging against three simulators whose credentials are
+//! Runs the real binary with debug logging against two simulators whose credentials are
 //! distinctive strings (plus one gateway configured with a wrong password, so login failures are
-//! logged too), requests every GET route the server's own OpenAPI document lists (for every
+//! logged too, and one cloud-mode gateway logged in to the simulator's Tesla cloud, whose access
+//! token expires during the scan so a refresh is logged too), requests every GET route the server's own OpenAPI document lists (for every
 //! gateway, and every legacy route under each `/gw/<id>/`), the WebSocket streams and control
 //! writes with right and wrong tokens, then scans everything it saw (status, headers, bodies,
 //! messages, the process's log output) for the configured secrets.
@@ -17,6 +18,8 @@ use std::time::Duration;
 
 use common::{PASSTHROUGH_PATHS, PATIENCE, PW_NAMES, http};
 use futures_util::StreamExt;
+use powerwall_gateway::Secret;
+use powerwall_gateway::cloud::{CloudClient, CloudConfig, files};
 use powerwall_simulator::{SimulatorConfig, SimulatorHandle, TopologyKind};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -54,6 +57,27 @@ async fn simulator(topology: TopologyKind) -> SimulatorHandle {
     .expect("simulator starts")
 }
 
+/// Logs `EMAIL` in to the simulator's Tesla cloud into `dir` (what `setup` leaves behind);
+/// answers the access and refresh tokens written there.
+fn cloud_login(sim: &SimulatorHandle, dir: &std::path::Path) -> Vec<String> {
+    let url = sim.cloud_url().expect("cloud listener");
+    let config = CloudConfig {
+        auth_url: url.clone(),
+        owner_api_url: url,
+        ca_pem: sim.cloud_ca_pem(),
+        ..CloudConfig::new(EMAIL, dir)
+    };
+    let tokens = sim.mint_cloud_tokens(true);
+    CloudClient::new(config)
+        .unwrap()
+        .login_with_tokens(
+            Secret::new(tokens.refresh_token.clone()),
+            Some(Secret::new(tokens.access_token.clone())),
+        )
+        .unwrap();
+    vec![tokens.access_token, tokens.refresh_token]
+}
+
 /// The server binary with its output collected line by line.
 struct Server {
     child: Child,
@@ -61,7 +85,14 @@ struct Server {
     output: Arc<Mutex<String>>,
 }
 
-async fn start_server(config: &std::path::Path, cache_dir: &std::path::Path) -> Server {
+async fn start_server(
+    config: &std::path::Path,
+    cache_dir: &std::path::Path,
+    cloud: &SimulatorHandle,
+) -> Server {
+    let cloud_url = cloud.cloud_url().expect("cloud listener");
+    let ca_file = cache_dir.join("cloud-ca.pem");
+    std::fs::write(&ca_file, cloud.cloud_ca_pem().expect("cloud CA")).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_powerwall-server"))
         .args(["--config", &config.display().to_string()])
         .env_clear()
@@ -74,6 +105,9 @@ async fn start_server(config: &std::path::Path, cache_dir: &std::path::Path) -> 
         .env("PW_EMAIL", EMAIL)
         .env("PW_CONTROL_SECRET", CONTROL_SECRET)
         .env("PW_AUTH_PATH", cache_dir)
+        .env("PW_CLOUD_AUTH_URL", &cloud_url)
+        .env("PW_CLOUD_API_URL", &cloud_url)
+        .env("PW_CLOUD_CA_FILE", &ca_file)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -124,8 +158,12 @@ async fn observe(request: reqwest::RequestBuilder) -> String {
     seen
 }
 
-fn assert_clean(what: &str, text: &str) {
-    for secret in SECRETS {
+fn assert_clean(what: &str, text: &str, tokens: &[String]) {
+    for secret in SECRETS
+        .iter()
+        .copied()
+        .chain(tokens.iter().map(String::as_str))
+    {
         assert!(
             !text.contains(secret),
             "{what} contains the secret {secret:?}:\n{}",
@@ -157,7 +195,7 @@ fn expand(template: &str, plain: &[String]) -> Vec<String> {
     };
     substitute(
         "{id}",
-        ["home", "cabin", "wrong", "nowhere"]
+        ["home", "cabin", "wrong", "sky", "nowhere"]
             .map(String::from)
             .to_vec(),
     );
@@ -233,17 +271,21 @@ async fn no_secret_in_any_response_or_log_line() {
     let home = simulator(TopologyKind::Pw2).await;
     let cabin = simulator(TopologyKind::Pw3).await;
     let dir = tempfile::tempdir().unwrap();
+    let sky_auth = dir.path().join("sky-auth");
+    let mut tokens = cloud_login(&home, &sky_auth);
     let config = dir.path().join("gateways.yaml");
     let yaml = format!(
         "gateways:\n\
          \x20 - {{id: home, host: \"{home}\", password: \"{CUSTOMER_PASSWORD}\", email: \"{EMAIL}\"}}\n\
          \x20 - {{id: cabin, host: \"{cabin}\", gw_pwd: \"{GATEWAY_PASSWORD}\"}}\n\
-         \x20 - {{id: wrong, host: \"{home}\", password: \"{WRONG_PASSWORD}\"}}\n",
+         \x20 - {{id: wrong, host: \"{home}\", password: \"{WRONG_PASSWORD}\"}}\n\
+         \x20 - {{id: sky, cloud_mode: true, email: \"{EMAIL}\", authpath: \"{sky}\"}}\n",
         home = home.host(),
         cabin = cabin.host(),
+        sky = sky_auth.display(),
     );
     std::fs::write(&config, yaml).unwrap();
-    let mut server = start_server(&config, dir.path()).await;
+    let mut server = start_server(&config, dir.path(), &home).await;
     let client = http();
     let mut seen = String::new();
 
@@ -260,6 +302,7 @@ async fn no_secret_in_any_response_or_log_line() {
             .unwrap();
         let ready = map["home"]["online"] == true
             && map["cabin"]["online"] == true
+            && map["sky"]["online"] == true
             && map["wrong"]["error"].is_string();
         if ready || tokio::time::Instant::now() > deadline {
             assert!(ready, "gateways not ready: {map}");
@@ -270,13 +313,22 @@ async fn no_secret_in_any_response_or_log_line() {
 
     let paths = every_get_path(&client, &server.base).await;
     assert!(paths.len() > 400, "{} paths", paths.len());
-    for path in &paths {
+    for (index, path) in paths.iter().enumerate() {
+        if index == paths.len() / 2 {
+            // Halfway: the cloud's access token expires, the next cloud read refreshes it.
+            home.expire_cloud_access_tokens();
+        }
         seen.push_str(&observe(client.get(format!("{}{path}", server.base))).await);
     }
 
     // Control writes with the right and a wrong token, form and JSON, and the error answers.
     for token in [CONTROL_SECRET, WRONG_TOKEN] {
-        for path in ["/control/reserve", "/api/gateways/home/control/reserve"] {
+        for path in [
+            "/control/reserve",
+            "/api/gateways/home/control/reserve",
+            "/api/gateways/sky/control/reserve",
+            "/api/gateways/sky/control/grid_export",
+        ] {
             let request = client
                 .post(format!("{}{path}", server.base))
                 .form(&[("value", "35"), ("token", token)]);
@@ -296,6 +348,7 @@ async fn no_secret_in_any_response_or_log_line() {
         "/ws/aggregate?view=summary",
         "/ws/gateway/home",
         "/ws/gateway/wrong",
+        "/ws/gateway/sky",
     ] {
         let (mut stream, _) = tokio_tungstenite::connect_async(format!("{ws_base}{path}"))
             .await
@@ -311,7 +364,13 @@ async fn no_secret_in_any_response_or_log_line() {
     }
 
     assert!(seen.contains("\"home\""), "the scan saw gateway data");
-    assert_clean("responses", &seen);
+    assert!(seen.contains("\"sky\""), "the scan saw the cloud gateway");
+    // The tokens the refresh put into the auth file are secrets too.
+    let refreshed = files::read_auth(&sky_auth, EMAIL).unwrap().unwrap();
+    tokens.push(refreshed.tokens.access_token.expose().to_owned());
+    tokens.push(refreshed.tokens.refresh_token.expose().to_owned());
+    assert_ne!(tokens[0], tokens[2], "the scan refreshed the cloud token");
+    assert_clean("responses", &seen, &tokens);
     // Give the server a moment to log the answers to the writes, then scan its output.
     tokio::time::sleep(Duration::from_millis(500)).await;
     server.child.kill().await.unwrap();
@@ -321,5 +380,5 @@ async fn no_secret_in_any_response_or_log_line() {
         "debug logs were captured"
     );
     assert!(output.lines().count() > 20, "{output}");
-    assert_clean("log output", &output);
+    assert_clean("log output", &output, &tokens);
 }
