@@ -135,14 +135,17 @@ fn credentials_env(sim: &SimulatorHandle, secret: &str) -> Vec<(&'static str, St
 }
 
 fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    env.iter().map(|(key, value)| (*key, value.as_str())).collect()
+    env.iter()
+        .map(|(key, value)| (*key, value.as_str()))
+        .collect()
 }
 
 /// Answers domain, redirect URI (Enter: the proposal) and region, then waits for the hosting
 /// instructions.
 async fn answer_application(run: &mut SetupRun, region: &str) {
     run.send(&format!("{DOMAIN}\n\n{region}\n")).await;
-    run.line_where(|line| line.starts_with("Press Enter once")).await;
+    run.line_where(|line| line.starts_with("Press Enter once"))
+        .await;
 }
 
 /// What a user does with the generated public key: uploads it to the domain.
@@ -226,9 +229,15 @@ async fn full_fleet_setup_with_the_uploaded_key_and_a_browser_sign_in() {
         ),
         "{stdout}"
     );
-    assert!(stdout.contains("The domain serves this public key."), "{stdout}");
+    assert!(
+        stdout.contains("The domain serves this public key."),
+        "{stdout}"
+    );
     assert!(stdout.contains("Using the client secret from PW_FLEET_CLIENT_SECRET"));
-    assert!(stdout.contains("✓ Partner account registered for example.com"), "{stdout}");
+    assert!(
+        stdout.contains("✓ Partner account registered for example.com"),
+        "{stdout}"
+    );
     assert_set_up(&sim, &work, &stdout, &stderr);
 }
 
@@ -268,7 +277,10 @@ async fn a_wrong_client_secret_fails_clearly_without_printing_it() {
     let (status, stdout, stderr) = run.finish().await;
     assert_eq!(status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(stdout.contains("Setup failed:"), "{stdout}");
-    assert!(stdout.contains("Tesla refused the partner token"), "{stdout}");
+    assert!(
+        stdout.contains("Tesla refused the partner token"),
+        "{stdout}"
+    );
     assert!(stdout.contains("PW_FLEET_CLIENT_SECRET"), "{stdout}");
     assert!(!stdout.contains(wrong) && !stderr.contains(wrong));
     assert!(!fleet_file_path(&work.auth_dir).exists());
@@ -299,7 +311,12 @@ async fn the_wrong_region_gets_the_412_advice() {
 async fn an_unknown_region_flag_is_refused_before_any_question() {
     let sim = simulator().await;
     let work = workspace(&sim);
-    let run = spawn(&sim, &work, &["setup", "--fleetapi", "--region", "mars"], &[]);
+    let run = spawn(
+        &sim,
+        &work,
+        &["setup", "--fleetapi", "--region", "mars"],
+        &[],
+    );
     let (status, stdout, stderr) = run.finish().await;
     assert_eq!(status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(stdout.contains("must be na, eu or cn"), "{stdout}");

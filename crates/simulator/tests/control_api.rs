@@ -302,14 +302,29 @@ async fn the_fleet_public_key_is_hosted_and_removed_through_the_control_api() {
     )
     .unwrap();
     let pem = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n";
-    let refused = client.post(&control).body("not a key").send().await.unwrap();
+    let refused = client
+        .post(&control)
+        .body("not a key")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     let answer = client.post(&control).body(pem).send().await.unwrap();
     assert_eq!(answer.status(), StatusCode::OK);
     let served = cloud.get(&hosted).send().await.unwrap();
     assert_eq!(served.status(), StatusCode::OK);
     assert_eq!(served.text().await.unwrap(), pem);
-    assert_eq!(client.get(&control).send().await.unwrap().text().await.unwrap(), pem);
+    assert_eq!(
+        client
+            .get(&control)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        pem
+    );
     client.delete(&control).send().await.unwrap();
     let gone = cloud.get(&hosted).send().await.unwrap();
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);

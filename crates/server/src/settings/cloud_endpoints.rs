@@ -130,7 +130,10 @@ impl CloudEndpoints {
 
 /// The value unless it is missing or blank (an empty variable means "not set").
 fn non_empty(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|text| !text.is_empty())
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
 }
 
 #[cfg(test)]

@@ -279,7 +279,11 @@ mod tests {
                 .advice()
                 .contains("PW_FLEET_CLIENT_SECRET")
         );
-        assert!(refused("authorization code").advice().contains("single-use"));
+        assert!(
+            refused("authorization code")
+                .advice()
+                .contains("single-use")
+        );
         let region = SetupError::Fleet(FleetError::ApiRefused {
             path: "api/1/partner_accounts".to_owned(),
             status: 412,

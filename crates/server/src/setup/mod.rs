@@ -8,8 +8,8 @@
 
 pub mod console;
 pub mod error;
-pub mod flow;
 pub mod fleet;
+pub mod flow;
 pub mod owner;
 pub mod site;
 pub mod summary;
@@ -48,7 +48,11 @@ pub struct SetupArgs {
     pub fleetapi: bool,
 
     /// Fleet API: the developer application's client id (asked when not given).
-    #[arg(long = "client-id", env = "PW_FLEET_CLIENT_ID", value_name = "PW_FLEET_CLIENT_ID")]
+    #[arg(
+        long = "client-id",
+        env = "PW_FLEET_CLIENT_ID",
+        value_name = "PW_FLEET_CLIENT_ID"
+    )]
     pub client_id: Option<String>,
 
     /// Fleet API: the application's client secret (asked, unechoed, when not given). Prefer the
@@ -149,7 +153,10 @@ impl SetupArgs {
             site_id: self.site_id()?,
             endpoints: self.endpoints.clone(),
             client_id: self.client_id.clone(),
-            client_secret: self.client_secret.clone().filter(|secret| !secret.is_empty()),
+            client_secret: self
+                .client_secret
+                .clone()
+                .filter(|secret| !secret.is_empty()),
             domain: self.domain.clone(),
             redirect_uri: self.redirect_uri.clone(),
             region,

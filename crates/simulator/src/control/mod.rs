@@ -12,11 +12,11 @@ pub mod state;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::body::Bytes;
-use axum::extract::State;
 use axum::routing::{delete, get};
 use serde::de::DeserializeOwned;
 use serde_json::json;

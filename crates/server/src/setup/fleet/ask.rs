@@ -48,7 +48,9 @@ where
     };
     let client_secret = client_secret(console, options).await?;
     let domain = match given(options.domain.as_deref()) {
-        Some(text) => normalize_domain(text).map_err(|why| invalid("--domain / PW_FLEET_DOMAIN", why))?,
+        Some(text) => {
+            normalize_domain(text).map_err(|why| invalid("--domain / PW_FLEET_DOMAIN", why))?
+        }
         None => {
             ask_until(
                 console,
@@ -126,9 +128,8 @@ pub fn parse_region_choice(answer: &str) -> Result<Region, String> {
         "" | "1" => Ok(Region::Na),
         "2" => Ok(Region::Eu),
         "3" => Ok(Region::Cn),
-        other => Region::parse(other).ok_or_else(|| {
-            format!("Please answer 1, 2 or 3 (or na, eu, cn), not {other:?}.")
-        }),
+        other => Region::parse(other)
+            .ok_or_else(|| format!("Please answer 1, 2 or 3 (or na, eu, cn), not {other:?}.")),
     }
 }
 
@@ -227,7 +228,10 @@ mod tests {
             normalize_domain(" https://Example.com/ ").unwrap(),
             "example.com"
         );
-        assert_eq!(normalize_domain("my-app.example.org").unwrap(), "my-app.example.org");
+        assert_eq!(
+            normalize_domain("my-app.example.org").unwrap(),
+            "my-app.example.org"
+        );
         assert!(normalize_domain("").is_err());
         assert!(normalize_domain("example.com/path").is_err());
         assert!(normalize_domain("not a domain").is_err());

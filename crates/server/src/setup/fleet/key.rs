@@ -75,7 +75,8 @@ where
     let public_url = pem_url(domain, None);
     let checked_url = pem_url(domain, setup.endpoints().domain_base.as_deref());
     console.say("")?;
-    console.say("Host the public key on the developer domain, so Tesla can verify the application:")?;
+    console
+        .say("Host the public key on the developer domain, so Tesla can verify the application:")?;
     console.say(format!("  file: {}", key.public_path.display()))?;
     console.say(format!("  URL:  {public_url}"))?;
     if checked_url != public_url {

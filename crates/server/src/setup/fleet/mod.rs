@@ -106,7 +106,11 @@ where
     let key = key::ensure_key_pair(&auth_dir)?;
     let pair_text = format!(
         "{} key pair: private {} ({}), public {}",
-        if key.reused { "Reusing the" } else { "Generated a" },
+        if key.reused {
+            "Reusing the"
+        } else {
+            "Generated a"
+        },
         key.private_path.display(),
         file_mode(&key.private_path),
         key.public_path.display()

@@ -170,8 +170,8 @@ fn options(sim: &SimulatorHandle, dir: &Path) -> FleetOptions {
 /// The browser: opens the authorize URL, signs in (the simulator approves) and lands on the
 /// redirect URI; returns that address.
 async fn browser(sim: &SimulatorHandle, url: &str) -> String {
-    let http = transport::cloud_client(Duration::from_secs(5), sim.cloud_ca_pem().as_deref())
-        .unwrap();
+    let http =
+        transport::cloud_client(Duration::from_secs(5), sim.cloud_ca_pem().as_deref()).unwrap();
     let answer = http.get(url).send().await.unwrap();
     assert_eq!(answer.status().as_u16(), 302);
     answer.headers()["location"].to_str().unwrap().to_owned()
@@ -193,7 +193,8 @@ async fn every_step_asked_then_the_token_file_and_live_data() {
     let auth_dir = options.auth_dir.clone();
     let mut run = Run::start(options);
     type_application(&run, &sim, "1");
-    run.wait_for(|line| line.starts_with("Press Enter once")).await;
+    run.wait_for(|line| line.starts_with("Press Enter once"))
+        .await;
     // The user uploads the generated public key, as to a web server.
     let public = std::fs::read_to_string(auth_dir.join(PUBLIC_KEY_FILE)).unwrap();
     sim.host_fleet_public_key(Some(public));
@@ -222,7 +223,10 @@ async fn every_step_asked_then_the_token_file_and_live_data() {
         file.refresh_token.expose(),
         file.partner_token.expose(),
     ] {
-        assert!(!printed.contains(secret), "a secret was printed:\n{printed}");
+        assert!(
+            !printed.contains(secret),
+            "a secret was printed:\n{printed}"
+        );
     }
     #[cfg(unix)]
     {
@@ -235,7 +239,9 @@ async fn every_step_asked_then_the_token_file_and_live_data() {
     }
     assert!(printed.contains("1) na: North America"), "{printed}");
     assert!(
-        printed.contains("URL:  https://example.com/.well-known/appspecific/com.tesla.3p.public-key.pem"),
+        printed.contains(
+            "URL:  https://example.com/.well-known/appspecific/com.tesla.3p.public-key.pem"
+        ),
         "{printed}"
     );
     let pct = powerwall_model::scale::raw_to_app_pct(sim.reading().soe_raw_pct);
@@ -265,10 +271,14 @@ async fn a_different_hosted_key_is_checked_again_after_enter_and_the_pair_is_reu
     sim.host_fleet_public_key(Some(generate_key_pair().unwrap().public_pem));
 
     let mut run = Run::start(options);
-    run.wait_for(|line| line.starts_with("Press Enter once")).await;
+    run.wait_for(|line| line.starts_with("Press Enter once"))
+        .await;
     run.type_line("");
     let refused = run.wait_for(|line| line.starts_with("✗")).await;
-    assert!(refused.contains("serves a different public key"), "{refused}");
+    assert!(
+        refused.contains("serves a different public key"),
+        "{refused}"
+    );
     run.wait_for(|line| line.contains("press Enter to check again (4 checks left)"))
         .await;
     sim.host_fleet_public_key(Some(ours.public_pem.clone()));
@@ -291,7 +301,8 @@ async fn the_wrong_region_stops_at_the_registration_with_the_412_advice() {
     let auth_dir = options.auth_dir.clone();
     let mut run = Run::start(options);
     type_application(&run, &sim, "eu");
-    run.wait_for(|line| line.starts_with("Press Enter once")).await;
+    run.wait_for(|line| line.starts_with("Press Enter once"))
+        .await;
     let public = std::fs::read_to_string(auth_dir.join(PUBLIC_KEY_FILE)).unwrap();
     sim.host_fleet_public_key(Some(public));
     run.type_line("");
@@ -312,11 +323,13 @@ async fn pastes_that_are_not_this_sign_ins_answer_are_asked_again_then_refused()
     let auth_dir = options.auth_dir.clone();
     let mut run = Run::start(options);
     type_application(&run, &sim, "na");
-    run.wait_for(|line| line.starts_with("Press Enter once")).await;
+    run.wait_for(|line| line.starts_with("Press Enter once"))
+        .await;
     let public = std::fs::read_to_string(auth_dir.join(PUBLIC_KEY_FILE)).unwrap();
     sim.host_fleet_public_key(Some(public));
     run.type_line("");
-    run.wait_for(|line| line.contains("oauth2/v3/authorize")).await;
+    run.wait_for(|line| line.contains("oauth2/v3/authorize"))
+        .await;
     for paste in [
         "https://example.com/access?code=abc&state=someone-else",
         "",
