@@ -287,3 +287,45 @@ async fn login_lockout_delay_fault_and_shutdown() {
         "a stopped simulator must refuse connections: {down:?}"
     );
 }
+
+#[tokio::test]
+async fn the_fleet_public_key_is_hosted_and_removed_through_the_control_api() {
+    let (sim, client) = (simulator().await, client());
+    let control = format!("{}/test/fleet/public-key", sim.url());
+    let hosted = format!(
+        "{}.well-known/appspecific/com.tesla.3p.public-key.pem",
+        sim.cloud_url().unwrap()
+    );
+    let cloud = powerwall_gateway::cloud::transport::cloud_client(
+        std::time::Duration::from_secs(10),
+        sim.cloud_ca_pem().as_deref(),
+    )
+    .unwrap();
+    let pem = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n";
+    let refused = client
+        .post(&control)
+        .body("not a key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let answer = client.post(&control).body(pem).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let served = cloud.get(&hosted).send().await.unwrap();
+    assert_eq!(served.status(), StatusCode::OK);
+    assert_eq!(served.text().await.unwrap(), pem);
+    assert_eq!(
+        client
+            .get(&control)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        pem
+    );
+    client.delete(&control).send().await.unwrap();
+    let gone = cloud.get(&hosted).send().await.unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+}
