@@ -4,6 +4,7 @@ use std::io;
 use std::path::PathBuf;
 
 use powerwall_gateway::GatewayError;
+use powerwall_gateway::fleet::setup::SetupError as FleetError;
 
 /// A setup failure; [`SetupError::advice`] says what to do next.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +73,9 @@ pub enum SetupError {
     /// Any other cloud failure.
     #[error("{0}")]
     Cloud(#[source] GatewayError),
+    /// A Fleet API setup step failed (its text already names what to fix).
+    #[error("{0}")]
+    Fleet(#[source] FleetError),
 }
 
 impl SetupError {
@@ -114,8 +118,51 @@ impl SetupError {
             Self::SiteChoice(_) => "choose a site with --siteid or PW_SITEID".to_owned(),
             Self::TooManyTries(..) => "run setup again".to_owned(),
             Self::Cloud(_) => "run setup again with --debug for details".to_owned(),
+            Self::Fleet(err) => fleet_advice(err),
         }
     }
+}
+
+/// What to do about a failed Fleet API setup step.
+fn fleet_advice(err: &FleetError) -> String {
+    let advice = match err {
+        FleetError::Config(_) => "fix the value named above and run setup again",
+        FleetError::Random(_) => "the system's random source failed: run setup again",
+        FleetError::Io { .. } => "choose a writable directory with --authpath or PW_AUTH_PATH",
+        FleetError::Unreachable { .. } => {
+            "check the network connection, DNS, firewall or proxy, and that the server's TLS \
+             certificate is trusted (a private CA needs PW_CLOUD_CA_FILE)"
+        }
+        FleetError::PemNotHosted { .. } | FleetError::PemMismatch { .. } => {
+            "upload the public key file from the credential directory to that exact URL, then \
+             run setup again (the key pair there is reused)"
+        }
+        FleetError::TokenRefused {
+            what: "partner token",
+            ..
+        } => {
+            "check the client id and secret (--client-id / PW_FLEET_CLIENT_ID, \
+             --client-secret / PW_FLEET_CLIENT_SECRET) against the application on \
+             developer.tesla.com"
+        }
+        FleetError::TokenRefused { .. } => {
+            "run setup again and paste the address right after signing in (codes are single-use \
+             and expire within minutes); the redirect URI must be the application's"
+        }
+        FleetError::ApiRefused { status: 412, .. } => {
+            "the account lives in another region: run setup again and choose the region whose \
+             base URL the error names (na, eu or cn; --region / PW_FLEET_REGION)"
+        }
+        FleetError::ApiRefused { .. } | FleetError::Malformed { .. } => {
+            "fix what the message above names and run setup again (--debug shows more)"
+        }
+        FleetError::BadPaste(_) => {
+            "copy the whole address from the browser's address bar after signing in (it \
+             contains code= and state=), or just the code"
+        }
+        FleetError::Site(_) => "choose a site with --siteid or PW_SITEID",
+    };
+    advice.to_owned()
 }
 
 /// Which base URLs a step talks to, so errors name the right one.
@@ -215,6 +262,37 @@ mod tests {
             status: 403,
         });
         assert!(forbidden.advice().contains("access token"));
+    }
+
+    #[test]
+    fn fleet_failures_name_the_setting_to_fix() {
+        let refused = |what: &'static str| {
+            SetupError::Fleet(FleetError::TokenRefused {
+                what,
+                status: 401,
+                detail: "invalid_client".to_owned(),
+                fix: "check CLIENT_ID and CLIENT_SECRET of the developer application",
+            })
+        };
+        assert!(
+            refused("partner token")
+                .advice()
+                .contains("PW_FLEET_CLIENT_SECRET")
+        );
+        assert!(refused("authorization code").advice().contains("single-use"));
+        let region = SetupError::Fleet(FleetError::ApiRefused {
+            path: "api/1/partner_accounts".to_owned(),
+            status: 412,
+            detail: "user out of region".to_owned(),
+            fix: "use the region (audience) of the account".to_owned(),
+        });
+        assert!(region.to_string().contains("HTTP 412"), "{region}");
+        assert!(region.advice().contains("PW_FLEET_REGION"));
+        let pem = SetupError::Fleet(FleetError::PemNotHosted {
+            url: "https://example.com/x.pem".to_owned(),
+            status: 404,
+        });
+        assert!(pem.advice().contains("reused"));
     }
 
     #[test]

@@ -206,7 +206,7 @@ pub fn prepare_auth_dir(dir: &Path) -> Result<PathBuf, SetupError> {
 }
 
 /// `mode 0600` as the file system reports it.
-fn file_mode(path: &Path) -> String {
+pub(crate) fn file_mode(path: &Path) -> String {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

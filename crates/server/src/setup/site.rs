@@ -16,11 +16,17 @@ pub fn describe(site: &EnergySite) -> String {
     if let Some(name) = site.site_name.as_deref().filter(|name| !name.is_empty()) {
         text.push_str(&format!(" \"{name}\""));
     }
-    text.push_str(&format!(" ({}", site.resource_type));
-    if let Some(gateway) = site.gateway_id.as_deref().filter(|id| !id.is_empty()) {
-        text.push_str(&format!(", gateway {gateway}"));
+    // The Fleet API's product list names neither kind nor gateway: then no parentheses.
+    let mut details = Vec::new();
+    if !site.resource_type.is_empty() {
+        details.push(site.resource_type.clone());
     }
-    text.push(')');
+    if let Some(gateway) = site.gateway_id.as_deref().filter(|id| !id.is_empty()) {
+        details.push(format!("gateway {gateway}"));
+    }
+    if !details.is_empty() {
+        text.push_str(&format!(" ({})", details.join(", ")));
+    }
     text
 }
 
@@ -134,6 +140,13 @@ mod tests {
             describe(&site(111, "Home")),
             "111 \"Home\" (battery, gateway GW-111)"
         );
+        let bare = EnergySite {
+            id: 5,
+            resource_type: String::new(),
+            site_name: None,
+            gateway_id: None,
+        };
+        assert_eq!(describe(&bare), "5");
     }
 
     #[tokio::test]

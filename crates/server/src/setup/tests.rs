@@ -39,6 +39,7 @@ fn options(sim: &SimulatorHandle, dir: &Path) -> SetupOptions {
             auth_url: url.clone(),
             owner_api_url: url,
             ca_file: Some(ca_file),
+            ..CloudEndpoints::default()
         },
         ..SetupOptions::new(dir.join("auth"))
     }
@@ -289,6 +290,7 @@ async fn an_unreachable_login_server_is_named() {
             auth_url: url.clone(),
             owner_api_url: url.clone(),
             ca_file: None,
+            ..CloudEndpoints::default()
         },
         ..SetupOptions::new(dir.path())
     };

@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use powerwall_gateway::cloud::CloudClient;
 use powerwall_gateway::{DataKind, GatewayAccess, GatewayError};
 use powerwall_model::scale::raw_to_app_pct;
 use serde_json::Value;
@@ -22,8 +21,11 @@ pub struct LiveReading {
     pub grid_w: f64,
 }
 
-/// Connects (site and token) and reads the charge and the power flows once.
-pub async fn read_live(client: &CloudClient) -> Result<LiveReading, GatewayError> {
+/// Connects (site and token) and reads the charge and the power flows once, through any cloud
+/// client (Owner API or Fleet API).
+pub async fn read_live(
+    client: &(impl GatewayAccess + ?Sized),
+) -> Result<LiveReading, GatewayError> {
     client.connect().await?;
     let soe = client.fetch(DataKind::Soe).await?;
     let aggregates = client.fetch(DataKind::Aggregates).await?;
