@@ -115,12 +115,14 @@ fn build_cloud_control(
         config.auth_dir()
     );
     let link = match config {
-        ControlLinkConfig::Cloud(config) => {
-            CloudLink::new(Arc::new(CloudClient::new(config)?), CloudRole::HybridControl)
-        }
-        ControlLinkConfig::Fleet(config) => {
-            CloudLink::new(Arc::new(FleetClient::new(config)?), CloudRole::HybridControl)
-        }
+        ControlLinkConfig::Cloud(config) => CloudLink::new(
+            Arc::new(CloudClient::new(config)?),
+            CloudRole::HybridControl,
+        ),
+        ControlLinkConfig::Fleet(config) => CloudLink::new(
+            Arc::new(FleetClient::new(config)?),
+            CloudRole::HybridControl,
+        ),
     };
     Ok(Some(Arc::new(link)))
 }

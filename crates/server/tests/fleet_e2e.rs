@@ -107,7 +107,10 @@ async fn fleet_mode_reads_equal_the_model() {
     let site_name = get_json(&server, "/api/site_info/site_name").await;
     assert_eq!(site_name["site_name"], info["site_name"]);
     let live = get_json(&server, "/fleetapi/status").await;
-    assert!(close(live["solar_power"].as_f64().unwrap(), reading.solar_w));
+    assert!(close(
+        live["solar_power"].as_f64().unwrap(),
+        reading.solar_w
+    ));
     for other in ["/fleetapi", "/fleetapi/", "/fleetapi/battery"] {
         assert_eq!(
             get_json(&server, other).await,
@@ -219,7 +222,10 @@ async fn fleet_control_writes_reach_the_model_and_read_back() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["set_operation"]["real_mode"], "autonomous");
     assert_eq!(sim.reading().real_mode, "autonomous");
-    assert_eq!(get_json(&server, "/control/mode").await["mode"], "autonomous");
+    assert_eq!(
+        get_json(&server, "/control/mode").await["mode"],
+        "autonomous"
+    );
     assert_eq!(
         get_json(&server, "/api/operation").await["real_mode"],
         "autonomous"
@@ -244,7 +250,10 @@ async fn fleet_control_writes_reach_the_model_and_read_back() {
         json!({"grid_export": "never"})
     );
     let info = get_json(&server, "/fleetapi/info").await;
-    assert_eq!(info["components"]["customer_preferred_export_rule"], "never");
+    assert_eq!(
+        info["components"]["customer_preferred_export_rule"],
+        "never"
+    );
     assert_eq!(
         info["components"]["disallow_charge_from_grid_with_solar_installed"],
         true
@@ -328,7 +337,11 @@ async fn a_429_opens_a_window_that_sends_nothing_and_keeps_the_last_data() {
         get_json(&server, "/api/operation").await["real_mode"],
         json!(reading.real_mode)
     );
-    assert_eq!(sim.counter().api_total, sent, "no request during the window");
+    assert_eq!(
+        sim.counter().api_total,
+        sent,
+        "no request during the window"
+    );
     assert_eq!(reading.real_mode, "self_consumption", "nothing was written");
     server.shutdown().await.unwrap();
 }

@@ -123,10 +123,38 @@ mod tests {
                 true,
                 true,
             ),
-            (AccessMode::Local, Some(Cloud), true, Some("cloud"), true, true),
-            (AccessMode::Local, Some(Fleet), true, Some("fleetapi"), true, true),
-            (AccessMode::Local, Some(Cloud), false, Some("cloud"), false, false),
-            (AccessMode::Fleet, None, false, Some("fleetapi"), false, false),
+            (
+                AccessMode::Local,
+                Some(Cloud),
+                true,
+                Some("cloud"),
+                true,
+                true,
+            ),
+            (
+                AccessMode::Local,
+                Some(Fleet),
+                true,
+                Some("fleetapi"),
+                true,
+                true,
+            ),
+            (
+                AccessMode::Local,
+                Some(Cloud),
+                false,
+                Some("cloud"),
+                false,
+                false,
+            ),
+            (
+                AccessMode::Fleet,
+                None,
+                false,
+                Some("fleetapi"),
+                false,
+                false,
+            ),
         ];
         for (mode, hybrid, control, backend, reserve, grid) in cases {
             let caps = Capabilities::decide(mode, hybrid, control).to_json();

@@ -9,8 +9,8 @@ use powerwall_gateway::cloud::{AUTH_FILE, CloudConfig};
 use powerwall_gateway::fleet::FleetConfig;
 use powerwall_gateway::select::account_email;
 
-use super::gateway::{ConnectionInputs, FieldNames, GatewaySource};
 use super::fleet_source::fleet_config;
+use super::gateway::{ConnectionInputs, FieldNames, GatewaySource};
 use super::{CloudEndpoints, SettingsError};
 
 /// The Fleet API token file in an auth directory (its presence selects Fleet API mode).
@@ -103,7 +103,10 @@ pub fn cloud_config(
 }
 
 /// `PW_SITEID` / `site_id`: blank = none, else a whole number.
-pub(super) fn parse_site_id(text: Option<&str>, names: FieldNames) -> Result<Option<u64>, SettingsError> {
+pub(super) fn parse_site_id(
+    text: Option<&str>,
+    names: FieldNames,
+) -> Result<Option<u64>, SettingsError> {
     let Some(text) = text.map(str::trim).filter(|text| !text.is_empty()) else {
         return Ok(None);
     };
@@ -141,7 +144,8 @@ pub fn hybrid_control(
         return Ok(None);
     }
     if cloud.fleetapi_auth_file {
-        return fleet_config(inputs, cloud, names).map(|config| Some(ControlLinkConfig::Fleet(config)));
+        return fleet_config(inputs, cloud, names)
+            .map(|config| Some(ControlLinkConfig::Fleet(config)));
     }
     if account_email(&inputs.email).is_none() {
         return Ok(None);

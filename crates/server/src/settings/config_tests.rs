@@ -258,13 +258,19 @@ fn a_fleetapi_entry_runs_in_fleet_mode_with_the_poll_floor() {
     };
     assert_eq!(config.site_id, Some(42));
     assert!(config.force_http1);
-    assert_eq!(config.cache_ttl, powerwall_gateway::fleet::MIN_POLL_INTERVAL);
+    assert_eq!(
+        config.cache_ttl,
+        powerwall_gateway::fleet::MIN_POLL_INTERVAL
+    );
     assert_eq!(
         cabin.poll_interval,
         powerwall_gateway::fleet::MIN_POLL_INTERVAL
     );
     assert_eq!(s.gateways[1].poll_interval, Duration::from_secs(300));
-    assert_eq!(s.gateways[1].source.mode(), powerwall_gateway::AccessMode::Fleet);
+    assert_eq!(
+        s.gateways[1].source.mode(),
+        powerwall_gateway::AccessMode::Fleet
+    );
 }
 
 #[test]

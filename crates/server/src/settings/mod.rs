@@ -404,8 +404,15 @@ mod tests {
         };
         assert_eq!(config.email, "", "the auth file's first account");
         std::fs::write(dir.path().join(FLEETAPI_FILE), "{}").unwrap();
-        let s = settings(&["--auth-path", &auth, "--siteid", "7", "--fleetapi-http", "1.1"])
-            .unwrap();
+        let s = settings(&[
+            "--auth-path",
+            &auth,
+            "--siteid",
+            "7",
+            "--fleetapi-http",
+            "1.1",
+        ])
+        .unwrap();
         let GatewaySource::Fleet(config) = s.default_gateway().source.clone() else {
             panic!("expected Fleet API mode from the token file");
         };
@@ -413,7 +420,10 @@ mod tests {
         assert_eq!(config.site_id, Some(7));
         assert!(config.force_http1);
         // Fleet reads are billed: the 1 s poll period and cache are raised to the floor.
-        assert_eq!(config.cache_ttl, powerwall_gateway::fleet::MIN_POLL_INTERVAL);
+        assert_eq!(
+            config.cache_ttl,
+            powerwall_gateway::fleet::MIN_POLL_INTERVAL
+        );
         assert_eq!(
             s.default_gateway().poll_interval,
             powerwall_gateway::fleet::MIN_POLL_INTERVAL
