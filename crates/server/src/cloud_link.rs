@@ -1,11 +1,12 @@
-//! The server's links to the Tesla cloud: the cloud-mode reader (the client, with the mocked
-//! gateway paths filled in) and the cloud link a gateway's control goes through, with its health
-//! and the last values it saw.
+//! The server's links to the Tesla cloud, over the Owner API (cloud mode) or the Fleet API: the
+//! cloud-mode reader (the client, with the mocked gateway paths filled in) and the cloud link a
+//! gateway's control goes through, with its health and the last values it saw.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use powerwall_gateway::cloud::CloudClient;
+use powerwall_gateway::fleet::FleetClient;
 use powerwall_gateway::tedapi::convert::mocked_document;
 use powerwall_gateway::{
     AccessMode, DataKind, GatewayAccess, GatewayError, GridExportRule, OperationMode, RawBody,
@@ -29,21 +30,65 @@ pub fn redact_account(err: GatewayError, email: &str) -> GatewayError {
     }
 }
 
+/// The client behind a cloud link: Tesla's Owner API or its Fleet API.
+#[derive(Clone)]
+pub enum TeslaClient {
+    /// The Owner API (`.pypowerwall.auth`).
+    Owner(Arc<CloudClient>),
+    /// The Fleet API (`.pypowerwall.fleetapi`).
+    Fleet(Arc<FleetClient>),
+}
+
+impl TeslaClient {
+    /// The client as a gateway client.
+    fn as_access(&self) -> Arc<dyn GatewayAccess> {
+        match self {
+            Self::Owner(client) => Arc::clone(client) as Arc<dyn GatewayAccess>,
+            Self::Fleet(client) => Arc::clone(client) as Arc<dyn GatewayAccess>,
+        }
+    }
+
+    /// The account email errors must not show (the Fleet API names no account).
+    fn account_email(&self) -> &str {
+        match self {
+            Self::Owner(client) => &client.config().email,
+            Self::Fleet(_) => "",
+        }
+    }
+}
+
+impl From<Arc<CloudClient>> for TeslaClient {
+    fn from(client: Arc<CloudClient>) -> Self {
+        Self::Owner(client)
+    }
+}
+
+impl From<Arc<FleetClient>> for TeslaClient {
+    fn from(client: Arc<FleetClient>) -> Self {
+        Self::Fleet(client)
+    }
+}
+
 /// A cloud client as the poller, the on-demand reads and control writes see it: every cloud
 /// answer, the fixed answers of gateway-protocols §3.11 for the `/api/*` paths the cloud has no
 /// source for, and errors without the account email.
 pub struct CloudReads {
-    client: Arc<CloudClient>,
+    client: Arc<dyn GatewayAccess>,
+    email: String,
 }
 
 impl CloudReads {
-    /// Wraps `client`.
-    pub fn new(client: Arc<CloudClient>) -> Self {
-        Self { client }
+    /// Wraps `client` (an Owner API or Fleet API client).
+    pub fn new(client: impl Into<TeslaClient>) -> Self {
+        let client = client.into();
+        Self {
+            email: client.account_email().to_owned(),
+            client: client.as_access(),
+        }
     }
 
     fn redact<T>(&self, outcome: Result<T, GatewayError>) -> Result<T, GatewayError> {
-        outcome.map_err(|err| redact_account(err, &self.client.config().email))
+        outcome.map_err(|err| redact_account(err, &self.email))
     }
 }
 
@@ -136,39 +181,74 @@ struct LinkRecord {
 
 /// One gateway's cloud link: the client, whether it works, and what it last saw.
 pub struct CloudLink {
-    client: Arc<CloudClient>,
+    client: TeslaClient,
     role: CloudRole,
     record: Mutex<LinkRecord>,
 }
 
 impl CloudLink {
-    /// A link over `client` that has not connected yet.
-    pub fn new(client: Arc<CloudClient>, role: CloudRole) -> Self {
+    /// A link over `client` (Owner API or Fleet API) that has not connected yet.
+    pub fn new(client: impl Into<TeslaClient>, role: CloudRole) -> Self {
         Self {
-            client,
+            client: client.into(),
             role,
             record: Mutex::default(),
         }
     }
 
-    /// The cloud client.
-    pub fn client(&self) -> &Arc<CloudClient> {
-        &self.client
+    /// The Owner API client, when the link runs over it.
+    pub fn owner(&self) -> Option<&Arc<CloudClient>> {
+        match &self.client {
+            TeslaClient::Owner(client) => Some(client),
+            TeslaClient::Fleet(_) => None,
+        }
+    }
+
+    /// The Fleet API client, when the link runs over it.
+    pub fn fleet(&self) -> Option<&Arc<FleetClient>> {
+        match &self.client {
+            TeslaClient::Fleet(client) => Some(client),
+            TeslaClient::Owner(_) => None,
+        }
+    }
+
+    /// The control backend's name in JSON: `cloud` (Owner API) or `fleetapi`.
+    pub fn backend_name(&self) -> &'static str {
+        match &self.client {
+            TeslaClient::Owner(_) => "cloud",
+            TeslaClient::Fleet(_) => "fleetapi",
+        }
     }
 
     /// The client as a gateway client whose errors never name the account.
     pub fn access(&self) -> Arc<dyn GatewayAccess> {
-        Arc::new(CloudReads::new(Arc::clone(&self.client)))
+        Arc::new(CloudReads::new(self.client.clone()))
     }
 
     /// An error's text without the account email, for logs.
     pub fn describe(&self, err: &GatewayError) -> String {
         let text = err.to_string();
-        let email = &self.client.config().email;
+        let email = self.client.account_email();
         if email.is_empty() {
             text
         } else {
-            text.replace(email.as_str(), ACCOUNT_PLACEHOLDER)
+            text.replace(email, ACCOUNT_PLACEHOLDER)
+        }
+    }
+
+    /// Whether grid charging is allowed, as Tesla reports it (cached `site_info`).
+    pub async fn grid_charging(&self) -> Result<bool, GatewayError> {
+        match &self.client {
+            TeslaClient::Owner(client) => client.grid_charging().await,
+            TeslaClient::Fleet(client) => client.grid_charging().await,
+        }
+    }
+
+    /// The grid export rule, as Tesla reports it (cached `site_info`).
+    pub async fn grid_export(&self) -> Result<String, GatewayError> {
+        match &self.client {
+            TeslaClient::Owner(client) => client.grid_export().await,
+            TeslaClient::Fleet(client) => client.grid_export().await,
         }
     }
 
@@ -187,9 +267,13 @@ impl CloudLink {
     /// Connects (a no-op on the network once the login and site are known, apart from a due token
     /// refresh) and records the outcome: `true` when the cloud client is live.
     pub async fn ready(&self) -> bool {
-        let outcome = self.client.connect().await;
+        let outcome = self.client.as_access().connect().await;
         if let Err(err) = &outcome {
-            tracing::warn!("Tesla cloud connection failed: {}", self.describe(err));
+            let api = match self.client {
+                TeslaClient::Owner(_) => "Tesla cloud",
+                TeslaClient::Fleet(_) => "Fleet API",
+            };
+            tracing::warn!("{api} connection failed: {}", self.describe(err));
         }
         self.note(&outcome);
         self.record().connected = outcome.is_ok();
@@ -235,7 +319,29 @@ impl CloudLink {
 
     /// The energy site in use (once connected), else `None`.
     pub fn site_id(&self) -> Option<u64> {
-        self.client.selected_site().map(|site| site.id)
+        match &self.client {
+            TeslaClient::Owner(client) => client.selected_site().map(|site| site.id),
+            TeslaClient::Fleet(client) => client.selected_site(),
+        }
+    }
+
+    /// The connected site's id and name (the Fleet API's from its cached `site_info`).
+    async fn site_label(&self) -> Option<(u64, String)> {
+        match &self.client {
+            TeslaClient::Owner(client) => client
+                .selected_site()
+                .map(|site| (site.id, site.site_name.unwrap_or_default())),
+            TeslaClient::Fleet(client) => {
+                let id = client.selected_site()?;
+                let info = client.site_info_raw().await;
+                self.note(&info);
+                let name = info
+                    .ok()
+                    .and_then(|info| info["site_name"].as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                Some((id, name))
+            }
+        }
     }
 
     /// `healthy`, `degraded` (1–2 failures in a row) or `unavailable` (not connected, or 3+).
@@ -274,12 +380,8 @@ impl CloudLink {
         let gateway_id = gateway_id.to_owned();
         tokio::spawn(async move {
             if link.ready().await {
-                if let Some(site) = link.client.selected_site() {
-                    let name = site.site_name.unwrap_or_default();
-                    tracing::info!(
-                        "gateway {gateway_id}: Connected to Site {} ({name})",
-                        site.id
-                    );
+                if let Some((id, name)) = link.site_label().await {
+                    tracing::info!("gateway {gateway_id}: Connected to Site {id} ({name})");
                 }
             } else if link.role == CloudRole::HybridControl {
                 tracing::warn!(

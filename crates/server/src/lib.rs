@@ -18,7 +18,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use powerwall_gateway::cloud::{CloudClient, CloudConfig};
+use powerwall_gateway::cloud::CloudClient;
+use powerwall_gateway::fleet::FleetClient;
 use powerwall_gateway::hybrid::HybridClient;
 use powerwall_gateway::local::LocalClient;
 use powerwall_gateway::tedapi::client::{TedapiClient, TedapiConfig};
@@ -29,12 +30,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::cloud_link::{CloudLink, CloudReads, CloudRole};
-use crate::engine::capabilities::Capabilities;
+use crate::engine::capabilities::{BackendKind, Capabilities};
 use crate::engine::overview::{OverviewPublisher, OverviewSource};
 use crate::engine::{GatewayEngine, GatewayInfo, PollPlan};
 use crate::routes::AppState;
 use crate::routes::gateway_set::{GatewayRuntime, GatewaySet};
-use crate::settings::{GatewaySettings, GatewaySource, HttpsMode, Settings};
+use crate::settings::{ControlLinkConfig, GatewaySettings, GatewaySource, HttpsMode, Settings};
 
 /// Starts a built-in simulator for one gateway and returns the richest source it offers: TEDAPI
 /// with the gateway password, so every data family (vitals, strings, temperatures) is live.
@@ -60,14 +61,24 @@ async fn simulated_source(
     Ok((GatewaySource::Tedapi(tedapi), simulator))
 }
 
-/// A gateway's client, and its cloud link in cloud mode.
+/// A gateway's client, and its cloud link in cloud and Fleet API modes.
 type BuiltAccess = (Arc<dyn GatewayAccess>, Option<Arc<CloudLink>>);
 
-/// The client for a configured source, and its cloud link in cloud mode.
+/// The client for a configured source, and its cloud link in cloud and Fleet API modes.
 fn build_access(source: GatewaySource) -> Result<BuiltAccess, GatewayError> {
     if let GatewaySource::Cloud(config) = source {
         tracing::info!("Cloud Mode");
         let client = Arc::new(CloudClient::new(config)?);
+        let link = Arc::new(CloudLink::new(Arc::clone(&client), CloudRole::Main));
+        return Ok((Arc::new(CloudReads::new(client)), Some(link)));
+    }
+    if let GatewaySource::Fleet(config) = source {
+        tracing::info!(
+            "FleetAPI Mode (polled every {} s at most; every Fleet API call is billed, see \
+             /health fleet_api)",
+            config.cache_ttl.as_secs()
+        );
+        let client = Arc::new(FleetClient::new(config)?);
         let link = Arc::new(CloudLink::new(Arc::clone(&client), CloudRole::Main));
         return Ok((Arc::new(CloudReads::new(client)), Some(link)));
     }
@@ -78,7 +89,7 @@ fn build_access(source: GatewaySource) -> Result<BuiltAccess, GatewayError> {
             LocalClient::new(local)?,
             TedapiClient::new(tedapi)?,
         )),
-        GatewaySource::Cloud(_) | GatewaySource::Simulated => {
+        GatewaySource::Cloud(_) | GatewaySource::Fleet(_) | GatewaySource::Simulated => {
             return Err(GatewayError::Config(
                 "the simulator must be started before its client is built".to_owned(),
             ));
@@ -88,22 +99,41 @@ fn build_access(source: GatewaySource) -> Result<BuiltAccess, GatewayError> {
 }
 
 /// The hybrid cloud control connection of a local or TEDAPI gateway (server-api "Hybrid cloud
-/// connection"), when configured.
+/// connection"), over the Owner API or the Fleet API, when configured.
 fn build_cloud_control(
-    config: Option<CloudConfig>,
+    config: Option<ControlLinkConfig>,
 ) -> Result<Option<Arc<CloudLink>>, GatewayError> {
     let Some(config) = config else {
         return Ok(None);
     };
     tracing::info!(
-        "Hybrid cloud connection: control writes go to the Tesla cloud (auth directory {:?})",
-        config.auth_dir
+        "Hybrid cloud connection: control writes go to the Tesla {} (auth directory {:?})",
+        match config {
+            ControlLinkConfig::Cloud(_) => "cloud",
+            ControlLinkConfig::Fleet(_) => "Fleet API",
+        },
+        config.auth_dir()
     );
-    let client = Arc::new(CloudClient::new(config)?);
-    Ok(Some(Arc::new(CloudLink::new(
-        client,
-        CloudRole::HybridControl,
-    ))))
+    let link = match config {
+        ControlLinkConfig::Cloud(config) => CloudLink::new(
+            Arc::new(CloudClient::new(config)?),
+            CloudRole::HybridControl,
+        ),
+        ControlLinkConfig::Fleet(config) => CloudLink::new(
+            Arc::new(FleetClient::new(config)?),
+            CloudRole::HybridControl,
+        ),
+    };
+    Ok(Some(Arc::new(link)))
+}
+
+/// The backend kind of a hybrid cloud control link.
+fn link_kind(link: &CloudLink) -> BackendKind {
+    if link.fleet().is_some() {
+        BackendKind::Fleet
+    } else {
+        BackendKind::Cloud
+    }
 }
 
 /// A server that is listening, with its pollers and (in `--simulate`) its simulators.
@@ -186,7 +216,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
             .with_context(|| format!("configuring the cloud control of gateway {}", gateway.id))?;
         let capabilities = Capabilities::decide(
             access.mode(),
-            hybrid_link.is_some(),
+            hybrid_link.as_deref().map(link_kind),
             settings.control.enabled(),
         );
         let info = GatewayInfo::new(gateway, access.target(), access.mode())

@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 pub enum BackendKind {
     /// The Tesla cloud (Owner API): cloud mode, or the hybrid cloud connection.
     Cloud,
+    /// Tesla's Fleet API: Fleet API mode, or a Fleet hybrid cloud connection.
+    Fleet,
     /// The gateway's local API (`POST /api/operation`): local and TEDAPI hybrid modes.
     Local,
 }
@@ -18,15 +20,21 @@ impl BackendKind {
     pub fn name(self) -> &'static str {
         match self {
             Self::Cloud => "cloud",
+            Self::Fleet => "fleetapi",
             Self::Local => "local",
         }
     }
 
-    /// The reserve scale the backend takes, forwarded unchanged: the cloud takes the app's
+    /// Whether the backend is one of Tesla's cloud APIs (they also write the grid settings).
+    pub fn is_remote(self) -> bool {
+        matches!(self, Self::Cloud | Self::Fleet)
+    }
+
+    /// The reserve scale the backend takes, forwarded unchanged: both cloud APIs take the app's
     /// percentage, the local API the gateway's raw field (app × 0.95 + 5).
     pub fn reserve_scale(self) -> &'static str {
         match self {
-            Self::Cloud => "app",
+            Self::Cloud | Self::Fleet => "app",
             Self::Local => "raw",
         }
     }
@@ -42,25 +50,25 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
-    /// Decides the backend by precedence: the cloud (cloud mode, or a hybrid cloud connection);
-    /// else the local API where it exists; else none.
-    pub fn decide(mode: AccessMode, hybrid_cloud: bool, control_on: bool) -> Self {
-        let backend = if hybrid_cloud || mode == AccessMode::Cloud {
-            Some(BackendKind::Cloud)
-        } else if matches!(mode, AccessMode::Local | AccessMode::TedapiHybrid) {
-            Some(BackendKind::Local)
-        } else {
-            None
-        };
+    /// Decides the backend by precedence: the hybrid cloud connection (`hybrid_link`: its kind,
+    /// Owner API or Fleet API) if there is one; else the gateway's own cloud API (cloud or Fleet
+    /// API mode); else the local API where it exists; else none.
+    pub fn decide(mode: AccessMode, hybrid_link: Option<BackendKind>, control_on: bool) -> Self {
+        let backend = hybrid_link.or(match mode {
+            AccessMode::Cloud => Some(BackendKind::Cloud),
+            AccessMode::Fleet => Some(BackendKind::Fleet),
+            AccessMode::Local | AccessMode::TedapiHybrid => Some(BackendKind::Local),
+            AccessMode::TedapiFull | AccessMode::V1r => None,
+        });
         Self {
             backend,
             control_enabled: control_on && backend.is_some(),
         }
     }
 
-    /// Whether grid charging and the export rule can be written (the cloud only).
+    /// Whether grid charging and the export rule can be written (the cloud APIs only).
     pub fn grid_settings(&self) -> bool {
-        self.control_enabled && self.backend == Some(BackendKind::Cloud)
+        self.control_enabled && self.backend.is_some_and(BackendKind::is_remote)
     }
 
     /// `{"read", "control_enabled", "backend", "reserve", "mode", "grid_charging",
@@ -85,51 +93,86 @@ mod tests {
 
     #[test]
     fn backends_by_mode_and_precedence() {
+        use BackendKind::{Cloud, Fleet};
         let cases = [
-            (AccessMode::Cloud, false, true, Some("cloud"), true, true),
-            (AccessMode::Local, false, true, Some("local"), true, false),
+            (AccessMode::Cloud, None, true, Some("cloud"), true, true),
+            (AccessMode::Fleet, None, true, Some("fleetapi"), true, true),
+            (AccessMode::Local, None, true, Some("local"), true, false),
             (
                 AccessMode::TedapiHybrid,
-                false,
+                None,
                 true,
                 Some("local"),
                 true,
                 false,
             ),
-            (AccessMode::TedapiFull, false, true, None, false, false),
+            (AccessMode::TedapiFull, None, true, None, false, false),
             (
                 AccessMode::TedapiFull,
-                true,
+                Some(Cloud),
                 true,
                 Some("cloud"),
                 true,
                 true,
             ),
-            (AccessMode::Local, true, true, Some("cloud"), true, true),
-            (AccessMode::Local, true, false, Some("cloud"), false, false),
+            (
+                AccessMode::TedapiFull,
+                Some(Fleet),
+                true,
+                Some("fleetapi"),
+                true,
+                true,
+            ),
+            (
+                AccessMode::Local,
+                Some(Cloud),
+                true,
+                Some("cloud"),
+                true,
+                true,
+            ),
+            (
+                AccessMode::Local,
+                Some(Fleet),
+                true,
+                Some("fleetapi"),
+                true,
+                true,
+            ),
+            (
+                AccessMode::Local,
+                Some(Cloud),
+                false,
+                Some("cloud"),
+                false,
+                false,
+            ),
+            (
+                AccessMode::Fleet,
+                None,
+                false,
+                Some("fleetapi"),
+                false,
+                false,
+            ),
         ];
         for (mode, hybrid, control, backend, reserve, grid) in cases {
             let caps = Capabilities::decide(mode, hybrid, control).to_json();
-            assert_eq!(caps["backend"], json!(backend), "{mode} {hybrid} {control}");
-            assert_eq!(caps["reserve"], json!(reserve), "{mode} {hybrid} {control}");
-            assert_eq!(caps["mode"], json!(reserve), "{mode} {hybrid} {control}");
-            assert_eq!(
-                caps["grid_charging"],
-                json!(grid),
-                "{mode} {hybrid} {control}"
-            );
-            assert_eq!(
-                caps["grid_export"],
-                json!(grid),
-                "{mode} {hybrid} {control}"
-            );
+            let case = format!("{mode} {hybrid:?} {control}");
+            assert_eq!(caps["backend"], json!(backend), "{case}");
+            assert_eq!(caps["reserve"], json!(reserve), "{case}");
+            assert_eq!(caps["mode"], json!(reserve), "{case}");
+            assert_eq!(caps["grid_charging"], json!(grid), "{case}");
+            assert_eq!(caps["grid_export"], json!(grid), "{case}");
             assert_eq!(caps["read"], json!(true));
         }
-        let cloud = Capabilities::decide(AccessMode::Cloud, false, true).to_json();
+        let cloud = Capabilities::decide(AccessMode::Cloud, None, true).to_json();
         assert_eq!(cloud["reserve_scale"], "app");
-        let local = Capabilities::decide(AccessMode::Local, false, true).to_json();
+        let fleet = Capabilities::decide(AccessMode::Fleet, None, true).to_json();
+        assert_eq!(fleet["reserve_scale"], "app");
+        let local = Capabilities::decide(AccessMode::Local, None, true).to_json();
         assert_eq!(local["reserve_scale"], "raw");
-        let none = Capabilities::decide(AccessMode::TedapiFull, false, true).to_json();
+        let none = Capabilities::decide(AccessMode::TedapiFull, None, true).to_json();
         assert_eq!(none["reserve_scale"], Value::Null);
         assert_eq!(none["control_enabled"], false);
     }

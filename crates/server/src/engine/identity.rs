@@ -42,7 +42,7 @@ impl GatewayInfo {
             mode,
             poll_interval: settings.poll_interval,
             site_id: settings.site_id.clone(),
-            capabilities: Capabilities::decide(mode, false, false),
+            capabilities: Capabilities::decide(mode, None, false),
         }
     }
 

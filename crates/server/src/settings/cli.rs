@@ -304,6 +304,11 @@ pub struct Cli {
     #[arg(long, env = "PW_CLOUD_HYBRID", value_name = "PW_CLOUD_HYBRID", default_value = "no", value_parser = parse_yes_no, action = ArgAction::Set)]
     pub cloud_hybrid: bool,
 
+    /// `1.1` (also `1`, `http1.1`, `http/1.1`) forces HTTP/1.1 for Fleet API calls; anything else
+    /// keeps HTTP/2.
+    #[arg(long, env = "PW_FLEETAPI_HTTP", value_name = "PW_FLEETAPI_HTTP")]
+    pub fleetapi_http: Option<String>,
+
     /// Tesla cloud base URLs and CA (tests and demos point them at the simulator).
     #[command(flatten)]
     pub cloud_endpoints: super::CloudEndpoints,

@@ -1,13 +1,15 @@
 //! The cloud side of a gateway's settings: the cloud-mode client of a gateway without a host, and
 //! the hybrid cloud control backend of a local or TEDAPI gateway (server-api "Hybrid cloud
-//! connection"). Fleet API gateways are selected here too but refused until their client is wired.
+//! connection"). The Fleet API side (its client settings and poll floor) is in `fleet_source`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use powerwall_gateway::cloud::{AUTH_FILE, CloudConfig};
+use powerwall_gateway::fleet::FleetConfig;
 use powerwall_gateway::select::account_email;
 
+use super::fleet_source::fleet_config;
 use super::gateway::{ConnectionInputs, FieldNames, GatewaySource};
 use super::{CloudEndpoints, SettingsError};
 
@@ -39,6 +41,27 @@ pub struct CloudInputs {
     /// `PW_CLOUD_HYBRID=yes`: build the hybrid connection even without a control secret, and even
     /// when the gateway has its own local write path and no cloud login yet.
     pub cloud_hybrid: bool,
+    /// `PW_FLEETAPI_HTTP` forces HTTP/1.1 for Fleet API calls.
+    pub fleet_http1: bool,
+}
+
+/// The hybrid control connection of a local or TEDAPI gateway: the Owner API or the Fleet API.
+#[derive(Debug, Clone)]
+pub enum ControlLinkConfig {
+    /// The Tesla cloud (Owner API, `.pypowerwall.auth`).
+    Cloud(CloudConfig),
+    /// The Fleet API (`.pypowerwall.fleetapi`).
+    Fleet(FleetConfig),
+}
+
+impl ControlLinkConfig {
+    /// The auth directory the link's token file is in.
+    pub fn auth_dir(&self) -> &Path {
+        match self {
+            Self::Cloud(config) => &config.auth_dir,
+            Self::Fleet(config) => &config.auth_dir,
+        }
+    }
 }
 
 impl CloudInputs {
@@ -80,7 +103,10 @@ pub fn cloud_config(
 }
 
 /// `PW_SITEID` / `site_id`: blank = none, else a whole number.
-fn parse_site_id(text: Option<&str>, names: FieldNames) -> Result<Option<u64>, SettingsError> {
+pub(super) fn parse_site_id(
+    text: Option<&str>,
+    names: FieldNames,
+) -> Result<Option<u64>, SettingsError> {
     let Some(text) = text.map(str::trim).filter(|text| !text.is_empty()) else {
         return Ok(None);
     };
@@ -97,8 +123,10 @@ fn parse_site_id(text: Option<&str>, names: FieldNames) -> Result<Option<u64>, S
 
 /// The hybrid cloud control backend of a local or TEDAPI gateway, when one is wanted.
 ///
-/// Wanted when the gateway names a real account email and control is on (`PW_CONTROL_SECRET`) or
-/// `PW_CLOUD_HYBRID=yes`. A gateway that can already write through its local API (local and
+/// Only when control is on (`PW_CONTROL_SECRET`) or `PW_CLOUD_HYBRID=yes`. A Fleet API token file
+/// in the gateway's auth directory wins (as in the proxy's auto-select, and it needs no email):
+/// it is a Tesla login made for this purpose. Otherwise the Owner API is wanted when the gateway
+/// names a real account email. A gateway that can already write through its local API (local and
 /// TEDAPI hybrid modes) keeps that path unless a cloud login exists (`.pypowerwall.auth`) or
 /// `PW_CLOUD_HYBRID=yes` asks for the cloud explicitly: `PW_EMAIL` is also the local login's
 /// email, and setting it must not take working local control away.
@@ -107,15 +135,19 @@ pub fn hybrid_control(
     cloud: &CloudInputs,
     source: &GatewaySource,
     names: FieldNames,
-) -> Result<Option<CloudConfig>, SettingsError> {
+) -> Result<Option<ControlLinkConfig>, SettingsError> {
     let local_family = matches!(
         source,
         GatewaySource::Local(_) | GatewaySource::Tedapi(_) | GatewaySource::Hybrid { .. }
     );
-    if !local_family || account_email(&inputs.email).is_none() {
+    if !local_family || !(cloud.control_enabled || cloud.cloud_hybrid) {
         return Ok(None);
     }
-    if !(cloud.control_enabled || cloud.cloud_hybrid) {
+    if cloud.fleetapi_auth_file {
+        return fleet_config(inputs, cloud, names)
+            .map(|config| Some(ControlLinkConfig::Fleet(config)));
+    }
+    if account_email(&inputs.email).is_none() {
         return Ok(None);
     }
     let local_write = matches!(
@@ -129,7 +161,7 @@ pub fn hybrid_control(
         );
         return Ok(None);
     }
-    cloud_config(inputs, cloud, names).map(Some)
+    cloud_config(inputs, cloud, names).map(|config| Some(ControlLinkConfig::Cloud(config)))
 }
 
 #[cfg(test)]
@@ -245,6 +277,37 @@ mod tests {
         );
         assert!(
             hybrid_control(&me, &secret, &GatewaySource::Simulated, names)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_fleet_token_file_makes_the_fleet_api_the_control_link() {
+        let fleet = CloudInputs {
+            control_enabled: true,
+            cloud_auth_file: true,
+            fleetapi_auth_file: true,
+            fleet_http1: true,
+            auth_dir: PathBuf::from("/auth"),
+            ..CloudInputs::default()
+        };
+        let names = FieldNames::Entry;
+        // No email needed, and it wins over an Owner API login and the local write path.
+        for source in [local(), tedapi()] {
+            let link = hybrid_control(&inputs(""), &fleet, &source, names).unwrap();
+            let Some(ControlLinkConfig::Fleet(config)) = link else {
+                panic!("expected a Fleet control link, got {link:?}");
+            };
+            assert!(config.force_http1);
+            assert_eq!(config.auth_dir, PathBuf::from("/auth"));
+        }
+        let off = CloudInputs {
+            control_enabled: false,
+            ..fleet
+        };
+        assert!(
+            hybrid_control(&inputs(""), &off, &tedapi(), names)
                 .unwrap()
                 .is_none()
         );

@@ -248,6 +248,32 @@ fn listen_address_flag_beats_file_beats_default() {
 }
 
 #[test]
+fn a_fleetapi_entry_runs_in_fleet_mode_with_the_poll_floor() {
+    let text = "gateways:\n  - {id: cabin, fleetapi: on, site_id: '42', poll_interval: 10}\n  \
+                - {id: barn, fleetapi: on, poll_interval: 300}\n";
+    let s = with_file(text, &["--fleetapi-http", "HTTP/1.1"]).unwrap();
+    let cabin = &s.gateways[0];
+    let GatewaySource::Fleet(config) = &cabin.source else {
+        panic!("expected Fleet API mode, got {:?}", cabin.source);
+    };
+    assert_eq!(config.site_id, Some(42));
+    assert!(config.force_http1);
+    assert_eq!(
+        config.cache_ttl,
+        powerwall_gateway::fleet::MIN_POLL_INTERVAL
+    );
+    assert_eq!(
+        cabin.poll_interval,
+        powerwall_gateway::fleet::MIN_POLL_INTERVAL
+    );
+    assert_eq!(s.gateways[1].poll_interval, Duration::from_secs(300));
+    assert_eq!(
+        s.gateways[1].source.mode(),
+        powerwall_gateway::AccessMode::Fleet
+    );
+}
+
+#[test]
 fn bad_configurations_name_the_gateway_and_the_field() {
     let cases: &[(&str, &str)] = &[
         ("gateways: []\n", "no gateways configured"),
@@ -288,8 +314,8 @@ fn bad_configurations_name_the_gateway_and_the_field() {
             "field email: configuration error: cloud mode needs an account email",
         ),
         (
-            "gateways:\n  - {id: a, fleetapi: on}\n",
-            "field fleetapi: access mode",
+            "gateways:\n  - {id: a, fleetapi: on, site_id: home}\n",
+            "gateway \"a\" (entry 1), field site_id: expected a Tesla energy site id",
         ),
         (
             "gateways:\n  - {id: a, host: h, gw_pwd: G, rsa_key_path: /k.pem}\n",

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use powerwall_gateway::cloud::CloudConfig;
+use powerwall_gateway::fleet::FleetConfig;
 use powerwall_gateway::local::{AuthMode, LocalConfig};
 use powerwall_gateway::select::{ModeSettings, select_mode};
 use powerwall_gateway::tedapi::client::{TedapiAuthMode, TedapiConfig};
@@ -12,7 +13,8 @@ use powerwall_gateway::tedapi::wire::ApiVersion;
 use powerwall_gateway::{AccessMode, Secret};
 
 use super::SettingsError;
-use super::cloud_source::{CloudInputs, cloud_config};
+use super::cloud_source::{CloudInputs, ControlLinkConfig, cloud_config};
+use super::fleet_source::fleet_config;
 
 /// The id of the gateway built from the single-gateway environment (`PW_HOST`, …).
 pub const SINGLE_GATEWAY_ID: &str = "default";
@@ -36,6 +38,8 @@ pub enum GatewaySource {
     },
     /// The Tesla cloud (Owner API) for one account's energy site.
     Cloud(CloudConfig),
+    /// Tesla's Fleet API for the energy site of a `.pypowerwall.fleetapi` token file.
+    Fleet(FleetConfig),
     /// The built-in simulator, started in-process on a free loopback port.
     Simulated,
 }
@@ -46,7 +50,7 @@ impl GatewaySource {
         match self {
             Self::Local(local) | Self::Hybrid { local, .. } => Some(&local.host),
             Self::Tedapi(tedapi) => Some(&tedapi.host),
-            Self::Cloud(_) | Self::Simulated => None,
+            Self::Cloud(_) | Self::Fleet(_) | Self::Simulated => None,
         }
     }
 
@@ -57,6 +61,7 @@ impl GatewaySource {
             Self::Tedapi(_) | Self::Simulated => AccessMode::TedapiFull,
             Self::Hybrid { .. } => AccessMode::TedapiHybrid,
             Self::Cloud(_) => AccessMode::Cloud,
+            Self::Fleet(_) => AccessMode::Fleet,
         }
     }
 }
@@ -113,8 +118,9 @@ pub struct GatewaySettings {
     /// the simulator.
     pub cache_file: Option<PathBuf>,
     /// The hybrid cloud control backend of a local or TEDAPI gateway (server-api "Hybrid cloud
-    /// connection"); `None` when control writes go through the gateway's own client.
-    pub cloud_control: Option<CloudConfig>,
+    /// connection", over the Owner API or the Fleet API); `None` when control writes go through
+    /// the gateway's own client.
+    pub cloud_control: Option<ControlLinkConfig>,
 }
 
 impl GatewaySettings {
@@ -253,20 +259,7 @@ pub fn resolve_source_with(
             },
         }),
         AccessMode::Cloud => Ok(GatewaySource::Cloud(cloud_config(inputs, cloud, names)?)),
-        // The Fleet API client is not wired yet: a `GatewaySource::Fleet` arm goes here.
-        AccessMode::Fleet => Err(SettingsError::UnsupportedMode {
-            mode,
-            hint: match names {
-                FieldNames::Environment => {
-                    "remove .pypowerwall.fleetapi from PW_AUTH_PATH to use the Owner API (cloud \
-                     mode), or set PW_HOST with PW_PASSWORD and/or PW_GW_PWD"
-                }
-                FieldNames::Entry => {
-                    "remove fleetapi (or the .pypowerwall.fleetapi file) to use the Owner API, or \
-                     set host with password and/or gw_pwd"
-                }
-            },
-        }),
+        AccessMode::Fleet => Ok(GatewaySource::Fleet(fleet_config(inputs, cloud, names)?)),
     }
 }
 

@@ -107,13 +107,6 @@ fn build_gateway(
     let poll_interval = entry
         .poll_interval
         .map_or(defaults.poll_interval, Duration::from_secs);
-    if poll_interval < Duration::from_secs(5) {
-        tracing::warn!(
-            "gateway {:?}: poll interval {}s is below 5s: the gateway is polled more often",
-            entry.id,
-            poll_interval.as_secs()
-        );
-    }
     let timeout = entry.timeout.map_or(defaults.timeout, Duration::from_secs);
     let timezone = entry
         .timezone
@@ -146,6 +139,7 @@ fn build_gateway(
         endpoints: defaults.cloud.endpoints.clone(),
         control_enabled: defaults.cloud.control_enabled,
         cloud_hybrid: defaults.cloud.cloud_hybrid,
+        fleet_http1: defaults.cloud.fleet_http1,
         ..CloudInputs::in_dir(auth_dir)
     };
     let entry_failure = |err| match err {
@@ -160,12 +154,21 @@ fn build_gateway(
         .map_err(entry_failure)?;
     let cloud_control =
         hybrid_control(&inputs, &cloud, &source, FieldNames::Entry).map_err(entry_failure)?;
+    // The cloud modes floor the period themselves (the Fleet API with its own warning).
+    let poll_interval = poll_interval_of(&entry.id, &source, poll_interval);
+    if poll_interval < Duration::from_secs(5) {
+        tracing::warn!(
+            "gateway {:?}: poll interval {}s is below 5s: the gateway is polled more often",
+            entry.id,
+            poll_interval.as_secs()
+        );
+    }
     Ok(GatewaySettings {
         id: entry.id.clone(),
         name: entry.name.clone().unwrap_or_else(|| entry.id.clone()),
         kind: entry.kind,
         timezone,
-        poll_interval: poll_interval_of(&source, poll_interval),
+        poll_interval,
         source,
         timeout,
         site_id: entry.site_id.clone(),

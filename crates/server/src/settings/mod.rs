@@ -6,6 +6,7 @@ mod cloud_endpoints;
 mod cloud_source;
 #[cfg(test)]
 mod config_tests;
+mod fleet_source;
 mod gateway;
 mod gateway_build;
 mod gateway_list;
@@ -24,8 +25,9 @@ use powerwall_gateway::tedapi::wire::ApiVersion;
 pub use cli::{Cli, parse_yes_no};
 pub use cloud_endpoints::CloudEndpoints;
 pub use cloud_source::{
-    CloudInputs, FLEETAPI_FILE, MIN_CLOUD_PERIOD, cloud_config, hybrid_control,
+    CloudInputs, ControlLinkConfig, FLEETAPI_FILE, MIN_CLOUD_PERIOD, cloud_config, hybrid_control,
 };
+pub use fleet_source::{fleet_config, fleet_poll_interval};
 pub use gateway::{
     ClientDefaults, ConnectionInputs, FieldNames, GatewaySettings, GatewaySource,
     SINGLE_GATEWAY_ID, SINGLE_GATEWAY_NAME, SiteKind, resolve_source, resolve_source_with,
@@ -402,11 +404,31 @@ mod tests {
         };
         assert_eq!(config.email, "", "the auth file's first account");
         std::fs::write(dir.path().join(FLEETAPI_FILE), "{}").unwrap();
-        let err = settings(&["--auth-path", &auth]).unwrap_err();
-        assert!(
-            matches!(err, SettingsError::UnsupportedMode { .. }),
-            "{err}"
+        let s = settings(&[
+            "--auth-path",
+            &auth,
+            "--siteid",
+            "7",
+            "--fleetapi-http",
+            "1.1",
+        ])
+        .unwrap();
+        let GatewaySource::Fleet(config) = s.default_gateway().source.clone() else {
+            panic!("expected Fleet API mode from the token file");
+        };
+        assert_eq!(config.auth_dir, dir.path());
+        assert_eq!(config.site_id, Some(7));
+        assert!(config.force_http1);
+        // Fleet reads are billed: the 1 s poll period and cache are raised to the floor.
+        assert_eq!(
+            config.cache_ttl,
+            powerwall_gateway::fleet::MIN_POLL_INTERVAL
         );
+        assert_eq!(
+            s.default_gateway().poll_interval,
+            powerwall_gateway::fleet::MIN_POLL_INTERVAL
+        );
+        assert_eq!(s.default_gateway().host(), None);
     }
 
     #[test]
@@ -425,9 +447,15 @@ mod tests {
         assert!(tedapi(&[]).is_none());
         assert!(tedapi(&["--control-secret", "s"]).is_none(), "no email");
         let control = tedapi(&["--control-secret", "s", "--email", "me@example.com"]).unwrap();
-        assert_eq!(control.email, "me@example.com");
-        assert_eq!(control.auth_dir, dir.path());
+        let ControlLinkConfig::Cloud(cloud) = &control else {
+            panic!("expected an Owner API link, got {control:?}");
+        };
+        assert_eq!(cloud.email, "me@example.com");
+        assert_eq!(control.auth_dir(), dir.path());
         assert!(tedapi(&["--cloud-hybrid", "yes", "--email", "me@example.com"]).is_some());
+        std::fs::write(dir.path().join(FLEETAPI_FILE), "{}").unwrap();
+        let fleet = tedapi(&["--control-secret", "s"]).unwrap();
+        assert!(matches!(fleet, ControlLinkConfig::Fleet(_)), "{fleet:?}");
     }
 
     #[test]

@@ -5,11 +5,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use powerwall_gateway::cloud::CloudConfig;
+use powerwall_gateway::fleet::http1_forced;
 
 use super::SettingsError;
 use super::cli::Cli;
-use super::cloud_source::{CloudInputs, MIN_CLOUD_PERIOD, hybrid_control};
+use super::cloud_source::{CloudInputs, ControlLinkConfig, MIN_CLOUD_PERIOD, hybrid_control};
+use super::fleet_source::fleet_poll_interval;
 use super::gateway::{
     ClientDefaults, ConnectionInputs, FieldNames, GatewaySettings, GatewaySource,
     SINGLE_GATEWAY_ID, SINGLE_GATEWAY_NAME, SiteKind, resolve_source_with,
@@ -194,7 +195,7 @@ fn single(
     cli: &Cli,
     source: GatewaySource,
     cache_file: Option<PathBuf>,
-    cloud_control: Option<CloudConfig>,
+    cloud_control: Option<ControlLinkConfig>,
 ) -> GatewayChoice {
     GatewayChoice {
         gateways: vec![GatewaySettings {
@@ -202,7 +203,7 @@ fn single(
             name: SINGLE_GATEWAY_NAME.to_owned(),
             kind: SiteKind::Powerwall,
             timezone: cli.timezone.clone(),
-            poll_interval: poll_interval_of(&source, poll_interval(cli)),
+            poll_interval: poll_interval_of(SINGLE_GATEWAY_ID, &source, poll_interval(cli)),
             source,
             timeout: timeout(cli),
             site_id: cli.siteid.clone().filter(|id| !id.trim().is_empty()),
@@ -245,14 +246,21 @@ pub(super) fn cloud_defaults(cli: &Cli, auth_dir: &str) -> CloudInputs {
         endpoints: cli.cloud_endpoints.clone(),
         control_enabled: !cli.control_secret.is_empty(),
         cloud_hybrid: cli.cloud_hybrid,
+        fleet_http1: cli.fleetapi_http.as_deref().is_some_and(http1_forced),
         ..CloudInputs::in_dir(auth_dir.trim())
     }
 }
 
-/// The poll period of a gateway: the cloud is not asked more often than it refreshes.
-pub(super) fn poll_interval_of(source: &GatewaySource, configured: Duration) -> Duration {
+/// The poll period of a gateway: the cloud is not asked more often than it refreshes, and the
+/// metered Fleet API not more often than [`powerwall_gateway::fleet::MIN_POLL_INTERVAL`].
+pub(super) fn poll_interval_of(
+    gateway_id: &str,
+    source: &GatewaySource,
+    configured: Duration,
+) -> Duration {
     match source {
         GatewaySource::Cloud(_) => configured.max(MIN_CLOUD_PERIOD),
+        GatewaySource::Fleet(_) => fleet_poll_interval(gateway_id, configured),
         _ => configured,
     }
 }

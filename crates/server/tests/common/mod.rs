@@ -295,3 +295,36 @@ pub async fn post_form(server: &RunningServer, path: &str, form: &str) -> (u16, 
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
     (status, body)
 }
+
+/// Writes `<dir>/.pypowerwall.fleetapi` as the Fleet setup leaves it, with tokens minted by the
+/// simulator's Fleet persona and its North America region as `AUDIENCE` (its presence selects
+/// Fleet API mode).
+pub fn fleet_login(sim: &SimulatorHandle, dir: &std::path::Path) {
+    use powerwall_gateway::Secret;
+    use powerwall_gateway::fleet::FleetTokenFile;
+    let knobs = sim.fleet_knobs();
+    let tokens = sim.mint_fleet_tokens();
+    FleetTokenFile {
+        client_id: knobs.client_id,
+        client_secret: Secret::new(knobs.client_secret),
+        domain: "example.com".to_owned(),
+        redirect_uri: "https://example.com/access".to_owned(),
+        audience: sim.fleet_url("na").expect("fleet url"),
+        access_token: Secret::new(tokens.access_token),
+        refresh_token: Secret::new(tokens.refresh_token),
+        ..FleetTokenFile::default()
+    }
+    .write(dir)
+    .expect("token file");
+}
+
+/// Arguments pointing the server's Fleet API client at the simulator: the SSO base, the Fleet
+/// region base (`PW_FLEET_API_URL`), its CA (written into `dir`) and `dir` as the auth directory.
+pub fn fleet_args(sim: &SimulatorHandle, dir: &std::path::Path) -> Vec<String> {
+    let mut args = cloud_args(sim, dir);
+    args.extend([
+        "--fleet-api-url".to_owned(),
+        sim.fleet_url("na").expect("fleet url"),
+    ]);
+    args
+}

@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
 use super::super::{AppState, framing};
+use super::fleet_usage::fleet_api_json;
 use super::{
     cloud_control_json, connection_health_json, fallback_json, mode_text, round1, tedapi_mode,
 };
@@ -145,6 +146,9 @@ fn health_document(state: &AppState, snapshot: &Snapshot) -> Value {
         );
     }
     doc.insert("cloud_control".into(), cloud_control_json(state));
+    if let Some(fleet_api) = fleet_api_json(state) {
+        doc.insert("fleet_api".into(), fleet_api);
+    }
     doc.insert("capabilities".into(), state.capabilities().to_json());
     doc.insert("gateway".into(), gateway_block(state, snapshot, now));
     Value::Object(doc)
@@ -201,7 +205,7 @@ fn transports(state: &AppState, snapshot: &Snapshot) -> Value {
         if let Some(link) = state.cloud_link() {
             // §15 item 16: a link that is not connected says so instead of claiming "ok".
             let block = if link.connected() {
-                json!({"active": true, "status": "ok", "mode": "cloud"})
+                json!({"active": true, "status": "ok", "mode": link.backend_name()})
             } else {
                 json!({"active": false, "status": "failed"})
             };

@@ -3,6 +3,7 @@
 //! Every answer comes from memory (request counters, settings and the latest snapshot): none of
 //! these routes waits on the gateway.
 
+mod fleet_usage;
 mod health;
 mod help;
 mod stats;
@@ -88,9 +89,12 @@ fn site_id_json(state: &AppState) -> Value {
     }
 }
 
-/// `counter`: the cloud's live-status request counter (0..63), 0 in local modes.
+/// `counter`: the cloud's live-status request counter (0..63), 0 in local and Fleet API modes
+/// (the Fleet API's live status takes no counter).
 fn cloud_counter(state: &AppState) -> u64 {
-    main_cloud_link(state).map_or(0, |link| link.client().live_status_counter())
+    main_cloud_link(state)
+        .and_then(|link| link.owner())
+        .map_or(0, |client| client.live_status_counter())
 }
 
 /// `cloud_control` (server-api): the hybrid cloud control connection's health and last values,

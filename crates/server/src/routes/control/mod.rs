@@ -261,9 +261,9 @@ async fn grid_read_back(backend: &Backend, what: &str) {
     let Some(link) = backend.cloud() else {
         return;
     };
-    let charging = link.client().grid_charging().await;
+    let charging = link.grid_charging().await;
     link.note(&charging);
-    let export = link.client().grid_export().await;
+    let export = link.grid_export().await;
     link.note(&export);
     match (charging, export) {
         (Ok(charging), Ok(export)) => {
@@ -332,7 +332,9 @@ async fn set_operation(
     match outcome {
         Ok(result) if !is_failure(&result) => {
             backend.saw_operation(&result);
-            if backend.cloud().is_some() && state.gateway_mode() != AccessMode::Cloud {
+            if backend.cloud().is_some()
+                && !matches!(state.gateway_mode(), AccessMode::Cloud | AccessMode::Fleet)
+            {
                 // Hybrid: the gateway learns the change from Tesla, and its client answers from
                 // a cache for one poll period; read back after that, without holding the reply.
                 tracing::info!("Control Command: {what} (sent to the Tesla cloud)");
@@ -474,7 +476,7 @@ fn operation_read(action: Action, operation: Option<&powerwall_model::Operation>
 /// link: it is where writes go, and a gateway's own config only catches up with the cloud later.
 async fn cloud_grid_charging(state: &AppState) -> Option<bool> {
     let link = state.cloud_link()?;
-    let outcome = link.client().grid_charging().await;
+    let outcome = link.grid_charging().await;
     link.note(&outcome);
     match outcome {
         Ok(allowed) => {
@@ -492,7 +494,7 @@ async fn cloud_grid_charging(state: &AppState) -> Option<bool> {
 /// The grid export rule as the cloud link reports it (see [`cloud_grid_charging`]).
 async fn cloud_grid_export(state: &AppState) -> Option<String> {
     let link = state.cloud_link()?;
-    let outcome = link.client().grid_export().await;
+    let outcome = link.grid_export().await;
     link.note(&outcome);
     match outcome {
         Ok(rule) => {

@@ -4,6 +4,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use powerwall_gateway::AccessMode;
 use powerwall_gateway::cloud::Endpoint;
+use powerwall_gateway::fleet::FleetEndpoint;
 
 use super::super::{AppState, framing};
 use super::api::render_raw;
@@ -61,8 +62,11 @@ pub async fn tedapi(state: &AppState, path: &str) -> Response {
 /// error for other targets; "Cloud API not enabled" in every other mode (a hybrid cloud control
 /// connection does not make a gateway a cloud gateway).
 pub async fn cloud(state: &AppState, path: &str) -> Response {
-    let link = match state.cloud_link() {
-        Some(link) if state.gateway_mode() == AccessMode::Cloud => link,
+    let (link, client) = match state.cloud_link() {
+        Some(link) if state.gateway_mode() == AccessMode::Cloud => match link.owner() {
+            Some(client) => (link, client),
+            None => return constant(state, path, br#"{"error": "Cloud API not enabled"}"#),
+        },
         _ => return constant(state, path, br#"{"error": "Cloud API not enabled"}"#),
     };
     let endpoint = match path {
@@ -77,7 +81,7 @@ pub async fn cloud(state: &AppState, path: &str) -> Response {
             );
         }
     };
-    let outcome = link.client().raw_document(endpoint).await;
+    let outcome = client.raw_document(endpoint).await;
     link.note(&outcome);
     match outcome {
         Ok(document) => {
@@ -93,9 +97,42 @@ pub async fn cloud(state: &AppState, path: &str) -> Response {
     }
 }
 
-/// `GET /fleetapi…`: no Fleet API mode in this build.
-pub fn fleetapi(state: &AppState, path: &str) -> Response {
-    constant(state, path, br#"{"error": "FleetAPI not enabled"}"#)
+/// `GET /fleetapi…` (§6.6.3): in Fleet API mode the raw Fleet objects (`/fleetapi/info` =
+/// `site_info`, `/fleetapi/status` = `live_status`; `null` on failure, served from the client's
+/// cache like every Fleet read) and a usage error for other targets; "FleetAPI not enabled" in
+/// every other mode (a Fleet hybrid control link does not make a gateway a Fleet gateway).
+pub async fn fleetapi(state: &AppState, path: &str) -> Response {
+    let (link, client) = match state.cloud_link() {
+        Some(link) if state.gateway_mode() == AccessMode::Fleet => match link.fleet() {
+            Some(client) => (link, client),
+            None => return constant(state, path, br#"{"error": "FleetAPI not enabled"}"#),
+        },
+        _ => return constant(state, path, br#"{"error": "FleetAPI not enabled"}"#),
+    };
+    let endpoint = match path {
+        "/fleetapi/info" => FleetEndpoint::SiteInfo,
+        "/fleetapi/status" => FleetEndpoint::LiveStatus,
+        _ => {
+            return constant(
+                state,
+                path,
+                br#"{"error": "Use /fleetapi/info, /fleetapi/status"}"#,
+            );
+        }
+    };
+    let outcome = client.site_document(endpoint).await;
+    link.note(&outcome);
+    match outcome {
+        Ok(document) => {
+            state.stats().count_get(path);
+            framing::json(crate::json::to_python_bytes(&document))
+        }
+        Err(err) => {
+            tracing::debug!("{path}: the Fleet API did not answer: {err}");
+            state.stats().count_no_data();
+            framing::null()
+        }
+    }
 }
 
 fn constant(state: &AppState, path: &str, body: &'static [u8]) -> Response {

@@ -43,7 +43,7 @@ async fn get(state: &AppState, uri: &Uri) -> Response {
     } else if path.starts_with("/cloud") {
         families::cloud(state, path).await
     } else if path.starts_with("/fleetapi") {
-        families::fleetapi(state, path)
+        families::fleetapi(state, path).await
     } else if api::DISABLED.contains(&path) {
         api::disabled(state, path)
     } else if api::ALLOWLIST.contains(&path) {

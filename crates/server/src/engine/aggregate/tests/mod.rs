@@ -45,7 +45,7 @@ pub(super) fn info(id: &str, target: &str, mode: AccessMode) -> GatewayInfo {
         mode,
         poll_interval: Duration::from_secs(5),
         site_id: None,
-        capabilities: crate::engine::capabilities::Capabilities::decide(mode, false, false),
+        capabilities: crate::engine::capabilities::Capabilities::decide(mode, None, false),
     }
 }
 
