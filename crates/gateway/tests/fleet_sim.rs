@@ -505,3 +505,36 @@ async fn forced_http1_speaks_http1() {
     let default = FleetClient::new(config(&sim, dir.path())).expect("client");
     default.fetch(DataKind::Soe).await.expect("HTTP/2 read");
 }
+
+#[tokio::test]
+async fn settings_are_read_less_often_than_live_values() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let (client, clock) = connected(&sim, dir.path()).await;
+    client
+        .fetch(DataKind::SystemStatus)
+        .await
+        .expect("first read");
+    let (live, info, status) = (
+        count(&sim, "/live_status"),
+        count(&sim, "/site_info"),
+        count(&sim, "/site_status"),
+    );
+    // Past the live TTL (and its jitter), within the settings TTL: only live_status is re-read.
+    clock.advance(Duration::from_secs(16));
+    client
+        .fetch(DataKind::SystemStatus)
+        .await
+        .expect("second read");
+    assert_eq!(count(&sim, "/live_status"), live + 1);
+    assert_eq!(count(&sim, "/site_info"), info);
+    assert_eq!(count(&sim, "/site_status"), status);
+    // Past the settings TTL: everything is read again.
+    clock.advance(powerwall_gateway::fleet::DEFAULT_SETTINGS_TTL);
+    client
+        .fetch(DataKind::SystemStatus)
+        .await
+        .expect("third read");
+    assert_eq!(count(&sim, "/site_info"), info + 1);
+    assert_eq!(count(&sim, "/site_status"), status + 1);
+}

@@ -390,11 +390,20 @@ impl FleetClient {
     /// A cached site read: fresh answer, else one shared upstream call (unwrapped `response`).
     pub(crate) async fn cached(&self, which: FleetEndpoint) -> Result<Arc<Value>, GatewayError> {
         let path = self.site_path(which.name()).await?;
-        self.cached_path(path).await
+        let ttl = if which.is_settings() {
+            self.config.settings_ttl.max(self.config.cache_ttl)
+        } else {
+            self.config.cache_ttl
+        };
+        self.cached_path(path, ttl).await
     }
 
-    /// A GET of `path` through the cache; paths with a query are never cached.
-    pub(crate) async fn cached_path(&self, path: String) -> Result<Arc<Value>, GatewayError> {
+    /// A GET of `path` through the cache for `ttl`; paths with a query are never cached.
+    pub(crate) async fn cached_path(
+        &self,
+        path: String,
+        ttl: Duration,
+    ) -> Result<Arc<Value>, GatewayError> {
         let fetch = |path: String| async move {
             let answer = self.api_call(Method::GET, &path, None).await?;
             response_member(&path, answer)
@@ -408,8 +417,8 @@ impl FleetClient {
             .get_or_fetch_backdated(
                 path.clone(),
                 move || clock.now(),
-                self.config.cache_ttl,
-                cache_jitter(self.config.cache_ttl),
+                ttl,
+                cache_jitter(ttl),
                 wait,
                 &self.target,
                 || fetch(path),
@@ -436,6 +445,7 @@ impl FleetClient {
             self.site_path(name).await?,
             query.trim_start_matches('?')
         );
-        Ok((*self.cached_path(path).await?).clone())
+        // A query is never cached, whatever the TTL.
+        Ok((*self.cached_path(path, self.config.cache_ttl).await?).clone())
     }
 }

@@ -47,6 +47,11 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const REFRESH_TIMEOUT: Duration = Duration::from_secs(60);
 /// TTL of cached reads (`pwcacheexpire`).
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(5);
+/// TTL of the site's settings (`site_info`, `site_status`): they change when someone changes a
+/// setting, and our own writes drop the cached `site_info` at once, so reading them at the poll
+/// rate would triple the bill for numbers that stay the same (a deliberate deviation from the
+/// reference, which reads every endpoint at `pwcacheexpire`).
+pub const DEFAULT_SETTINGS_TTL: Duration = Duration::from_secs(300);
 /// Longest random back-dating of a cached answer's stamp (§6.2: `min(TTL/4, 10 s)`).
 pub const MAX_CACHE_JITTER: Duration = Duration::from_secs(10);
 /// Longest pause a 429 may impose on the Fleet client (§6.2 clamps to 60 s).
@@ -83,6 +88,8 @@ pub struct FleetConfig {
     pub timeout: Duration,
     /// TTL of cached reads (`PW_CACHE_EXPIRE`).
     pub cache_ttl: Duration,
+    /// TTL of `site_info` and `site_status` (never shorter than `cache_ttl`).
+    pub settings_ttl: Duration,
     /// Speak HTTP/1.1 only (`PW_FLEETAPI_HTTP`, see [`http1_forced`]).
     pub force_http1: bool,
 }
@@ -98,6 +105,7 @@ impl FleetConfig {
             ca_pem: None,
             timeout: DEFAULT_TIMEOUT,
             cache_ttl: DEFAULT_CACHE_TTL,
+            settings_ttl: DEFAULT_SETTINGS_TTL,
             force_http1: false,
         }
     }
@@ -117,6 +125,11 @@ pub enum FleetEndpoint {
 }
 
 impl FleetEndpoint {
+    /// Whether the document holds the site's settings rather than live values.
+    pub fn is_settings(self) -> bool {
+        matches!(self, Self::SiteInfo | Self::SiteStatus)
+    }
+
     /// The path below `api/1/energy_sites/{id}/`.
     pub fn name(self) -> &'static str {
         match self {

@@ -27,6 +27,11 @@ pub(super) fn fleet_api_json(state: &AppState) -> Option<Value> {
         link.site_id(),
         poll_interval,
         client.config().cache_ttl.as_secs(),
+        client
+            .config()
+            .settings_ttl
+            .max(client.config().cache_ttl)
+            .as_secs(),
         client.cooldown_remaining().map(|left| left.as_secs_f64()),
     ))
 }
@@ -38,6 +43,7 @@ fn usage_json(
     site_id: Option<u64>,
     poll_interval_seconds: Option<u64>,
     cache_ttl_seconds: u64,
+    settings_ttl_seconds: u64,
     backoff_remaining_seconds: Option<f64>,
 ) -> Value {
     json!({
@@ -56,6 +62,7 @@ fn usage_json(
         "observed_seconds": round1(usage.observed_secs),
         "poll_interval_seconds": poll_interval_seconds,
         "cache_ttl_seconds": cache_ttl_seconds,
+        "settings_ttl_seconds": settings_ttl_seconds,
         "backoff_active": backoff_remaining_seconds.is_some(),
         "backoff_remaining_seconds": backoff_remaining_seconds.map(round1),
         "pricing": {
@@ -81,7 +88,15 @@ mod tests {
         };
         // One day at one read every 30 s: 2,880 reads, $172.80 a month before the discount.
         let usage = project_usage(counts, Duration::from_secs(86_400));
-        let json = usage_json(&usage, CloudRole::Main, Some(7), Some(30), 30, Some(12.34));
+        let json = usage_json(
+            &usage,
+            CloudRole::Main,
+            Some(7),
+            Some(30),
+            30,
+            300,
+            Some(12.34),
+        );
         assert_eq!(json["link"], "main");
         assert_eq!(json["site_id"], 7);
         assert_eq!(json["calls_total"], 2890);
@@ -91,9 +106,10 @@ mod tests {
         assert_eq!(json["projected_monthly_cost_usd"], 173.1);
         assert_eq!(json["projected_monthly_cost_after_discount_usd"], 163.1);
         assert_eq!(json["poll_interval_seconds"], 30);
+        assert_eq!(json["settings_ttl_seconds"], 300);
         assert_eq!(json["backoff_active"], true);
         assert_eq!(json["backoff_remaining_seconds"], 12.3);
-        let quiet = usage_json(&usage, CloudRole::HybridControl, None, None, 30, None);
+        let quiet = usage_json(&usage, CloudRole::HybridControl, None, None, 30, 300, None);
         assert_eq!(quiet["link"], "hybrid_control");
         assert_eq!(quiet["backoff_active"], false);
         assert_eq!(quiet["backoff_remaining_seconds"], Value::Null);
