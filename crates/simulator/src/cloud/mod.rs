@@ -114,6 +114,23 @@ async fn reject_http1(State(sim): State<Arc<Sim>>, request: Request, next: Next)
     next.run(request).await
 }
 
+/// HTTP/2 requests name their host in the `:authority` pseudo-header, not in `Host`: copy it
+/// over so answers that quote the host (the Fleet 412's base URL) name it with its port.
+async fn host_from_authority(mut request: axum::extract::Request) -> axum::extract::Request {
+    if !request.headers().contains_key(axum::http::header::HOST) {
+        let authority = request
+            .uri()
+            .authority()
+            .and_then(|authority| axum::http::HeaderValue::from_str(authority.as_str()).ok());
+        if let Some(value) = authority {
+            request
+                .headers_mut()
+                .insert(axum::http::header::HOST, value);
+        }
+    }
+    request
+}
+
 /// The cloud listener's application: SSO and Owner API, counted and subject to injected faults.
 pub(crate) fn app(sim: Arc<Sim>) -> Router {
     Router::new()
@@ -137,5 +154,6 @@ pub(crate) fn app(sim: Arc<Sim>) -> Router {
             Arc::clone(&sim),
             crate::control::counter::count,
         ))
+        .layer(middleware::map_request(host_from_authority))
         .with_state(sim)
 }
