@@ -211,6 +211,34 @@ impl CloudClient {
     }
 }
 
+/// What a gateway path means to a Tesla cloud client (Owner or Fleet API) in `fetch_raw`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RawPath<'a> {
+    /// `/api/devices/vitals`: the protobuf has no cloud source (JSON `null`, as the reference).
+    Vitals,
+    /// `/api/tesla/tariff_rate`: the site's tariff.
+    Tariff,
+    /// A document the client maps from cloud data.
+    Document(DataKind),
+    /// Anything else (the bare path, without query or fragment).
+    Unknown(&'a str),
+}
+
+impl<'a> RawPath<'a> {
+    /// Classifies `path`, ignoring its query and fragment.
+    pub(crate) fn classify(path: &'a str) -> Self {
+        let bare = path.split(['?', '#']).next().unwrap_or_default();
+        match bare {
+            "/api/devices/vitals" => Self::Vitals,
+            "/api/tesla/tariff_rate" => Self::Tariff,
+            _ => DataKind::ALL
+                .into_iter()
+                .find(|kind| *kind != DataKind::Vitals && kind.local_path() == bare)
+                .map_or(Self::Unknown(bare), Self::Document),
+        }
+    }
+}
+
 /// `^\S+@\S+\.\S+$` of the reference.
 fn valid_email(email: &str) -> bool {
     if email.chars().any(char::is_whitespace) {
@@ -277,19 +305,11 @@ impl GatewayAccess for CloudClient {
     }
 
     async fn fetch_raw(&self, path: &str) -> Result<RawBody, GatewayError> {
-        let bare = path.split(['?', '#']).next().unwrap_or_default();
-        if bare == "/api/devices/vitals" {
-            return Ok(RawBody::Json(Value::Null));
-        }
-        if bare == "/api/tesla/tariff_rate" {
-            return self.tariff().await.map(RawBody::Json);
-        }
-        let kind = DataKind::ALL
-            .into_iter()
-            .find(|kind| *kind != DataKind::Vitals && kind.local_path() == bare);
-        match kind {
-            Some(kind) => self.fetch(kind).await.map(RawBody::Json),
-            None => Err(GatewayError::Unsupported {
+        match RawPath::classify(path) {
+            RawPath::Vitals => Ok(RawBody::Json(Value::Null)),
+            RawPath::Tariff => self.tariff().await.map(RawBody::Json),
+            RawPath::Document(kind) => self.fetch(kind).await.map(RawBody::Json),
+            RawPath::Unknown(bare) => Err(GatewayError::Unsupported {
                 mode: "cloud",
                 what: format!("the gateway path {bare}"),
             }),

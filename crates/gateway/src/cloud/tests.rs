@@ -448,3 +448,21 @@ fn config_is_checked_and_tls_offers_h2() {
         vec![b"h2".to_vec(), b"http/1.1".to_vec()]
     );
 }
+
+#[test]
+fn raw_paths_are_classified_without_their_query() {
+    use super::RawPath;
+    assert_eq!(
+        RawPath::classify("/api/devices/vitals?x=1"),
+        RawPath::Vitals
+    );
+    assert_eq!(RawPath::classify("/api/tesla/tariff_rate"), RawPath::Tariff);
+    assert_eq!(
+        RawPath::classify("/api/system_status/soe#top"),
+        RawPath::Document(DataKind::Soe)
+    );
+    assert_eq!(
+        RawPath::classify("/api/customer/registration?x"),
+        RawPath::Unknown("/api/customer/registration")
+    );
+}

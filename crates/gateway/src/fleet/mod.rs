@@ -31,7 +31,7 @@ pub use setup::Region;
 pub use usage::{CallCounts, CallKind, FleetUsage, project_usage};
 
 use crate::cloud::cache::AnswerCache;
-use crate::cloud::{convert, transport};
+use crate::cloud::{RawPath, convert, transport};
 use crate::policy::{Clock, TokioClock};
 use crate::{
     AccessMode, DataKind, GatewayAccess, GatewayError, GridExportRule, OperationMode, RawBody,
@@ -363,19 +363,11 @@ impl GatewayAccess for FleetClient {
     }
 
     async fn fetch_raw(&self, path: &str) -> Result<RawBody, GatewayError> {
-        let bare = path.split(['?', '#']).next().unwrap_or_default();
-        if bare == "/api/devices/vitals" {
-            return Ok(RawBody::Json(Value::Null));
-        }
-        if bare == "/api/tesla/tariff_rate" {
-            return self.tariff().await.map(RawBody::Json);
-        }
-        let kind = DataKind::ALL
-            .into_iter()
-            .find(|kind| *kind != DataKind::Vitals && kind.local_path() == bare);
-        match kind {
-            Some(kind) => self.fetch(kind).await.map(RawBody::Json),
-            None => Err(GatewayError::Unsupported {
+        match RawPath::classify(path) {
+            RawPath::Vitals => Ok(RawBody::Json(Value::Null)),
+            RawPath::Tariff => self.tariff().await.map(RawBody::Json),
+            RawPath::Document(kind) => self.fetch(kind).await.map(RawBody::Json),
+            RawPath::Unknown(bare) => Err(GatewayError::Unsupported {
                 mode: "fleetapi",
                 what: format!("the gateway path {bare}"),
             }),
