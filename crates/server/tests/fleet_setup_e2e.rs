@@ -3,20 +3,14 @@
 //! in-process simulator's cloud listener on loopback. The test plays the user: it uploads the
 //! generated public key (hosts it in the simulator) and signs in with a browser.
 
-use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
-use std::time::Duration;
+mod setup_harness;
 
-use powerwall_gateway::cloud::transport;
 use powerwall_gateway::fleet::setup::PUBLIC_KEY_FILE;
 use powerwall_gateway::fleet::{FleetTokenFile, fleet_file_path};
 use powerwall_simulator::{SimulatorConfig, SimulatorHandle};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use setup_harness::{SetupRun, Workspace, mode_of, workspace};
 
 const DOMAIN: &str = "example.com";
-/// Longest wait for one line of output or for the exit.
-const PATIENCE: Duration = Duration::from_secs(30);
 
 async fn simulator() -> SimulatorHandle {
     powerwall_simulator::start(SimulatorConfig {
@@ -27,103 +21,19 @@ async fn simulator() -> SimulatorHandle {
     .expect("simulator starts")
 }
 
-/// The directory where the test writes the CA and the setup writes its files.
-struct Workspace {
-    _dir: tempfile::TempDir,
-    ca_file: PathBuf,
-    auth_dir: PathBuf,
-}
-
-fn workspace(sim: &SimulatorHandle) -> Workspace {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let ca_file = dir.path().join("sim-ca.pem");
-    std::fs::write(&ca_file, sim.cloud_ca_pem().expect("cloud CA")).expect("CA written");
-    let auth_dir = dir.path().join("auth");
-    Workspace {
-        _dir: dir,
-        ca_file,
-        auth_dir,
-    }
-}
-
-/// One run of the binary (killed on drop, so a failing test leaves no process behind).
-struct SetupRun {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: Lines<BufReader<ChildStdout>>,
-    seen: String,
-}
-
+/// `powerwall-server <args>` with every Tesla URL (SSO, region base, developer domain) pointing
+/// at `sim`, plus `env`.
 fn spawn(sim: &SimulatorHandle, work: &Workspace, args: &[&str], env: &[(&str, &str)]) -> SetupRun {
     let cloud = sim.cloud_url().expect("cloud listener");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_powerwall-server"));
-    command
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("PW_CLOUD_AUTH_URL", &cloud)
-        .env("PW_CLOUD_CA_FILE", &work.ca_file)
-        .env("PW_FLEET_API_URL", format!("{cloud}fleet/{{region}}"))
-        .env("PW_FLEET_DOMAIN_URL", &cloud)
-        .env("PW_AUTH_PATH", &work.auth_dir)
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = command.spawn().expect("setup starts");
-    let stdin = child.stdin.take();
-    let stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    SetupRun {
-        child,
-        stdin,
-        stdout,
-        seen: String::new(),
-    }
-}
-
-impl SetupRun {
-    async fn send(&mut self, text: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin is piped");
-        stdin.write_all(text.as_bytes()).await.expect("answer sent");
-        stdin.flush().await.expect("answer flushed");
-    }
-
-    /// The first output line (trimmed) that `wanted` accepts.
-    async fn line_where(&mut self, wanted: impl Fn(&str) -> bool) -> String {
-        loop {
-            let line = tokio::time::timeout(PATIENCE, self.stdout.next_line())
-                .await
-                .unwrap_or_else(|_| panic!("no such line in time; so far:\n{}", self.seen))
-                .expect("stdout readable")
-                .unwrap_or_else(|| panic!("output ended; so far:\n{}", self.seen));
-            self.seen.push_str(&line);
-            self.seen.push('\n');
-            if wanted(line.trim()) {
-                return line.trim().to_owned();
-            }
-        }
-    }
-
-    /// Closes stdin, waits for the exit; returns the status, all stdout and all stderr.
-    async fn finish(mut self) -> (ExitStatus, String, String) {
-        drop(self.stdin.take());
-        let mut rest = String::new();
-        while let Ok(Ok(Some(line))) = tokio::time::timeout(PATIENCE, self.stdout.next_line()).await
-        {
-            rest.push_str(&line);
-            rest.push('\n');
-        }
-        let mut stderr = String::new();
-        if let Some(mut pipe) = self.child.stderr.take() {
-            let _ = tokio::time::timeout(PATIENCE, pipe.read_to_string(&mut stderr)).await;
-        }
-        let status = tokio::time::timeout(PATIENCE, self.child.wait())
-            .await
-            .expect("setup exits in time")
-            .expect("exit status");
-        (status, format!("{}{rest}", self.seen), stderr)
-    }
+    let mut full = vec![
+        ("PW_CLOUD_AUTH_URL", cloud.clone()),
+        ("PW_CLOUD_CA_FILE", work.ca_file.display().to_string()),
+        ("PW_FLEET_API_URL", format!("{cloud}fleet/{{region}}")),
+        ("PW_FLEET_DOMAIN_URL", cloud),
+        ("PW_AUTH_PATH", work.auth_dir.display().to_string()),
+    ];
+    full.extend(env.iter().map(|(key, value)| (*key, (*value).to_owned())));
+    SetupRun::spawn(args, &full, true)
 }
 
 /// The client id and secret as environment variables, the rest typed at the prompts.
@@ -152,37 +62,6 @@ async fn answer_application(run: &mut SetupRun, region: &str) {
 fn upload_public_key(sim: &SimulatorHandle, work: &Workspace) {
     let public = std::fs::read_to_string(work.auth_dir.join(PUBLIC_KEY_FILE)).expect("public key");
     sim.host_fleet_public_key(Some(public));
-}
-
-/// The browser: opens the authorize URL, signs in (the simulator approves), lands on the
-/// redirect URI; returns that address.
-async fn browser_redirect(sim: &SimulatorHandle, url: &str) -> String {
-    let http = transport::cloud_client(Duration::from_secs(5), sim.cloud_ca_pem().as_deref())
-        .expect("browser");
-    let answer = http.get(url).send().await.expect("authorize answers");
-    assert_eq!(answer.status().as_u16(), 302);
-    answer.headers()["location"]
-        .to_str()
-        .expect("text location")
-        .to_owned()
-}
-
-/// Signs in at the printed URL and pastes the address the browser landed on.
-async fn sign_in(sim: &SimulatorHandle, run: &mut SetupRun) {
-    let url = run
-        .line_where(|line| line.starts_with("https://") && line.contains("oauth2/v3/authorize"))
-        .await;
-    let location = browser_redirect(sim, &url).await;
-    run.send(&format!("{location}\n")).await;
-}
-
-fn mode_of(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path)
-        .expect("file exists")
-        .permissions()
-        .mode()
-        & 0o777
 }
 
 fn assert_set_up(sim: &SimulatorHandle, work: &Workspace, stdout: &str, stderr: &str) {
@@ -220,7 +99,7 @@ async fn full_fleet_setup_with_the_uploaded_key_and_a_browser_sign_in() {
     answer_application(&mut run, "1").await;
     upload_public_key(&sim, &work);
     run.send("\n").await;
-    sign_in(&sim, &mut run).await;
+    run.sign_in(&sim).await;
     let (status, stdout, stderr) = run.finish().await;
     assert!(status.success(), "{stdout}\n{stderr}");
     assert!(
@@ -258,7 +137,7 @@ async fn a_key_not_yet_hosted_is_explained_and_checked_again_after_enter() {
         .await;
     upload_public_key(&sim, &work);
     run.send("\n").await;
-    sign_in(&sim, &mut run).await;
+    run.sign_in(&sim).await;
     let (status, stdout, stderr) = run.finish().await;
     assert!(status.success(), "{stdout}\n{stderr}");
     assert_set_up(&sim, &work, &stdout, &stderr);

@@ -1,18 +1,18 @@
 //! `powerwall-server setup` as a user runs it: the real binary, answers piped to its stdin,
 //! every Tesla URL pointing at an in-process simulator's cloud persona on loopback.
 
-use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+mod setup_harness;
+
+use std::process::Stdio;
 use std::time::Duration;
 
-use powerwall_gateway::cloud::{files, transport};
+use powerwall_gateway::cloud::files;
 use powerwall_simulator::{SimulatorConfig, SimulatorHandle};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use setup_harness::{PATIENCE, SetupRun, Workspace, mode_of, workspace};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
 
 const EMAIL: &str = "me@example.com";
-/// Longest wait for one line of output or for the exit.
-const PATIENCE: Duration = Duration::from_secs(30);
 
 async fn simulator() -> SimulatorHandle {
     powerwall_simulator::start(SimulatorConfig {
@@ -24,33 +24,20 @@ async fn simulator() -> SimulatorHandle {
     .expect("simulator starts")
 }
 
-/// One run of the binary (killed on drop, so a failing test leaves no process behind).
-struct SetupRun {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: Lines<BufReader<ChildStdout>>,
-    seen: String,
+/// The Owner API environment: every Tesla URL pointing at `sim`, its CA, the credential
+/// directory and the account e-mail.
+fn owner_env(sim: &SimulatorHandle, work: &Workspace) -> Vec<(&'static str, String)> {
+    let url = sim.cloud_url().expect("cloud listener");
+    vec![
+        ("PW_CLOUD_AUTH_URL", url.clone()),
+        ("PW_CLOUD_API_URL", url),
+        ("PW_CLOUD_CA_FILE", work.ca_file.display().to_string()),
+        ("PW_AUTH_PATH", work.auth_dir.display().to_string()),
+        ("PW_EMAIL", EMAIL.to_owned()),
+    ]
 }
 
-/// The directory where the test writes the CA and the setup writes its files.
-struct Workspace {
-    _dir: tempfile::TempDir,
-    ca_file: PathBuf,
-    auth_dir: PathBuf,
-}
-
-fn workspace(sim: &SimulatorHandle) -> Workspace {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let ca_file = dir.path().join("sim-ca.pem");
-    std::fs::write(&ca_file, sim.cloud_ca_pem().expect("cloud CA")).expect("CA written");
-    let auth_dir = dir.path().join("auth");
-    Workspace {
-        _dir: dir,
-        ca_file,
-        auth_dir,
-    }
-}
-
+/// `powerwall-server <args>` in the Owner API environment plus `env`.
 fn spawn(
     sim: &SimulatorHandle,
     work: &Workspace,
@@ -58,101 +45,9 @@ fn spawn(
     env: &[(&str, &str)],
     interactive: bool,
 ) -> SetupRun {
-    let url = sim.cloud_url().expect("cloud listener");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_powerwall-server"));
-    command
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("PW_CLOUD_AUTH_URL", &url)
-        .env("PW_CLOUD_API_URL", &url)
-        .env("PW_CLOUD_CA_FILE", &work.ca_file)
-        .env("PW_AUTH_PATH", &work.auth_dir)
-        .env("PW_EMAIL", EMAIL)
-        .envs(env.iter().copied())
-        .stdin(if interactive {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = command.spawn().expect("setup starts");
-    let stdin = child.stdin.take();
-    let stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    SetupRun {
-        child,
-        stdin,
-        stdout,
-        seen: String::new(),
-    }
-}
-
-impl SetupRun {
-    async fn send(&mut self, text: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin is piped");
-        stdin.write_all(text.as_bytes()).await.expect("answer sent");
-        stdin.flush().await.expect("answer flushed");
-    }
-
-    /// The first output line (trimmed) that `wanted` accepts.
-    async fn line_where(&mut self, wanted: impl Fn(&str) -> bool) -> String {
-        loop {
-            let line = tokio::time::timeout(PATIENCE, self.stdout.next_line())
-                .await
-                .unwrap_or_else(|_| panic!("no such line in time; so far:\n{}", self.seen))
-                .expect("stdout readable")
-                .unwrap_or_else(|| panic!("output ended; so far:\n{}", self.seen));
-            self.seen.push_str(&line);
-            self.seen.push('\n');
-            if wanted(line.trim()) {
-                return line.trim().to_owned();
-            }
-        }
-    }
-
-    /// Closes stdin, waits for the exit; returns the status, all stdout and all stderr.
-    async fn finish(mut self) -> (ExitStatus, String, String) {
-        drop(self.stdin.take());
-        let mut rest = String::new();
-        while let Ok(Ok(Some(line))) = tokio::time::timeout(PATIENCE, self.stdout.next_line()).await
-        {
-            rest.push_str(&line);
-            rest.push('\n');
-        }
-        let mut stderr = String::new();
-        if let Some(mut pipe) = self.child.stderr.take() {
-            let _ = tokio::time::timeout(PATIENCE, pipe.read_to_string(&mut stderr)).await;
-        }
-        let status = tokio::time::timeout(PATIENCE, self.child.wait())
-            .await
-            .expect("setup exits in time")
-            .expect("exit status");
-        (status, format!("{}{rest}", self.seen), stderr)
-    }
-}
-
-/// The user's browser: opens the URL, logs in (the simulator approves), lands on "Page Not
-/// Found"; returns that page's address.
-async fn browser_redirect(sim: &SimulatorHandle, url: &str) -> String {
-    let http = transport::cloud_client(Duration::from_secs(5), sim.cloud_ca_pem().as_deref())
-        .expect("browser");
-    let answer = http.get(url).send().await.expect("authorize answers");
-    assert_eq!(answer.status().as_u16(), 302);
-    answer.headers()["location"]
-        .to_str()
-        .expect("text location")
-        .to_owned()
-}
-
-fn mode_of(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path)
-        .expect("file exists")
-        .permissions()
-        .mode()
-        & 0o777
+    let mut full = owner_env(sim, work);
+    full.extend(env.iter().map(|(key, value)| (*key, (*value).to_owned())));
+    SetupRun::spawn(args, &full, interactive)
 }
 
 fn assert_logged_in(sim: &SimulatorHandle, work: &Workspace, stdout: &str) {
@@ -180,11 +75,7 @@ async fn browser_login_with_the_pasted_page_not_found_address() {
     let work = workspace(&sim);
     let mut run = spawn(&sim, &work, &["setup"], &[], true);
     run.send("1\n").await;
-    let url = run
-        .line_where(|line| line.starts_with("https://") && line.contains("oauth2/v3/authorize"))
-        .await;
-    let location = browser_redirect(&sim, &url).await;
-    run.send(&format!("{location}\n")).await;
+    run.sign_in(&sim).await;
     let (status, stdout, stderr) = run.finish().await;
     assert!(status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("Page Not Found"), "{stdout}");
@@ -266,15 +157,10 @@ struct CloudServer {
 }
 
 async fn start_cloud_server(sim: &SimulatorHandle, work: &Workspace, secret: &str) -> CloudServer {
-    let url = sim.cloud_url().expect("cloud listener");
     let mut child = Command::new(env!("CARGO_BIN_EXE_powerwall-server"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("PW_CLOUD_AUTH_URL", &url)
-        .env("PW_CLOUD_API_URL", &url)
-        .env("PW_CLOUD_CA_FILE", &work.ca_file)
-        .env("PW_AUTH_PATH", &work.auth_dir)
-        .env("PW_EMAIL", EMAIL)
+        .envs(owner_env(sim, work))
         .env("PW_CONTROL_SECRET", secret)
         .env("PW_BIND_ADDRESS", "127.0.0.1")
         .env("PW_PORT", "0")
@@ -311,11 +197,7 @@ async fn readme_walkthrough_from_nothing_to_live_cloud_data_and_a_verified_reser
     let work = workspace(&sim);
     let mut run = spawn(&sim, &work, &["setup"], &[], true);
     run.send("\n").await;
-    let url = run
-        .line_where(|line| line.starts_with("https://") && line.contains("oauth2/v3/authorize"))
-        .await;
-    let location = browser_redirect(&sim, &url).await;
-    run.send(&format!("{location}\n")).await;
+    run.sign_in(&sim).await;
     let (status, stdout, stderr) = run.finish().await;
     assert!(status.success(), "{stdout}\n{stderr}");
 
