@@ -17,6 +17,17 @@ pub fn parse_yes_no(value: &str) -> Result<bool, String> {
     }
 }
 
+/// A path as given. Empty is accepted (compose files often set `PW_RSA_KEY_PATH=`) and means
+/// "not set" (see [`Cli::without_empty_paths`]); clap's own path parser refuses empty values.
+pub fn parse_path(value: &str) -> Result<PathBuf, std::convert::Infallible> {
+    Ok(PathBuf::from(value))
+}
+
+/// `Some(path)` unless the path is empty.
+pub fn non_empty_path(path: Option<PathBuf>) -> Option<PathBuf> {
+    path.filter(|path| !path.as_os_str().is_empty())
+}
+
 /// Wraps a credential so that no `Debug` of the command line can print it.
 fn parse_secret(value: &str) -> Result<Secret, std::convert::Infallible> {
     Ok(Secret::new(value))
@@ -93,7 +104,7 @@ pub struct Cli {
     pub tedapi_auth_mode: String,
 
     /// RSA private key for TEDAPI v1r.
-    #[arg(long, env = "PW_RSA_KEY_PATH", value_name = "PW_RSA_KEY_PATH")]
+    #[arg(long, env = "PW_RSA_KEY_PATH", value_name = "PW_RSA_KEY_PATH", value_parser = parse_path)]
     pub rsa_key_path: Option<PathBuf>,
 
     /// Listen address (empty = all interfaces; default: the gateways file's `server.host`, else
@@ -107,7 +118,7 @@ pub struct Cli {
     pub port: Option<u16>,
 
     /// Gateways file (YAML or JSON); wins over PW_GATEWAYS and the single-gateway variables.
-    #[arg(long, env = "PW_CONFIG", value_name = "PW_CONFIG")]
+    #[arg(long, env = "PW_CONFIG", value_name = "PW_CONFIG", value_parser = parse_path)]
     pub config: Option<PathBuf>,
 
     /// JSON array of gateway objects (used when no gateways file is given).
@@ -181,7 +192,7 @@ pub struct Cli {
     pub auth_path: String,
 
     /// Auth cache file (default `.powerwall`, or `<PW_AUTH_PATH>/.powerwall`).
-    #[arg(long, env = "PW_CACHE_FILE", value_name = "PW_CACHE_FILE")]
+    #[arg(long, env = "PW_CACHE_FILE", value_name = "PW_CACHE_FILE", value_parser = parse_path)]
     pub cache_file: Option<PathBuf>,
 
     /// Serve last-good data for up to PW_CACHE_TTL seconds while the gateway fails (yes/no).
@@ -314,9 +325,45 @@ pub struct Cli {
     pub cloud_endpoints: super::CloudEndpoints,
 }
 
+impl Cli {
+    /// The command line with empty path settings treated as unset, as the proxy does.
+    pub fn without_empty_paths(mut self) -> Self {
+        self.rsa_key_path = non_empty_path(self.rsa_key_path);
+        self.config = non_empty_path(self.config);
+        self.cache_file = non_empty_path(self.cache_file);
+        self.cloud_endpoints.ca_file = non_empty_path(self.cloud_endpoints.ca_file);
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn empty_paths_mean_unset() {
+        let cli = Cli::try_parse_from([
+            "powerwall-server",
+            "--rsa-key-path",
+            "",
+            "--cache-file",
+            "",
+            "--config",
+            "",
+            "--cloud-ca-file",
+            "",
+        ])
+        .unwrap()
+        .without_empty_paths();
+        assert_eq!(cli.rsa_key_path, None);
+        assert_eq!(cli.cache_file, None);
+        assert_eq!(cli.config, None);
+        assert_eq!(cli.cloud_endpoints.ca_file, None);
+        let given = Cli::try_parse_from(["powerwall-server", "--rsa-key-path", "/keys/k.pem"])
+            .unwrap()
+            .without_empty_paths();
+        assert_eq!(given.rsa_key_path, Some(PathBuf::from("/keys/k.pem")));
+    }
 
     #[test]
     fn yes_no_accepts_the_proxy_values_and_rejects_typos() {

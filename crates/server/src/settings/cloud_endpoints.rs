@@ -35,7 +35,8 @@ pub struct CloudEndpoints {
     #[arg(
         long = "cloud-ca-file",
         env = "PW_CLOUD_CA_FILE",
-        value_name = "PW_CLOUD_CA_FILE"
+        value_name = "PW_CLOUD_CA_FILE",
+        value_parser = super::cli::parse_path
     )]
     pub ca_file: Option<PathBuf>,
 
@@ -77,7 +78,11 @@ impl Default for CloudEndpoints {
 impl CloudEndpoints {
     /// The CA file's PEM text, read once at start-up; `None` when no CA file is configured.
     pub fn ca_pem(&self) -> Result<Option<String>, SettingsError> {
-        let Some(path) = &self.ca_file else {
+        let Some(path) = self
+            .ca_file
+            .as_ref()
+            .filter(|path| !path.as_os_str().is_empty())
+        else {
             return Ok(None);
         };
         std::fs::read_to_string(path)

@@ -182,6 +182,7 @@ impl Settings {
     /// Validates the parsed command line and environment, reading the gateways file
     /// (`--config`/`PW_CONFIG`) or `PW_GATEWAYS` when set.
     pub fn from_cli(cli: Cli) -> Result<Self, SettingsError> {
+        let cli = cli.without_empty_paths();
         let choice = sources::choose_gateways(&cli)?;
         let (listen, listen_report) =
             sources::listen(&cli, &choice.server, choice.origin.as_deref())?;
