@@ -2,8 +2,9 @@
 //!
 //! Runs the real binary with debug logging against two simulators whose credentials are
 //! distinctive strings (plus one gateway configured with a wrong password, so login failures are
-//! logged too, and one cloud-mode gateway logged in to the simulator's Tesla cloud, whose access
-//! token expires during the scan so a refresh is logged too), requests every GET route the server's own OpenAPI document lists (for every
+//! logged too, one cloud-mode gateway logged in to the simulator's Tesla cloud, whose access
+//! token expires during the scan so a refresh is logged too, and one Fleet API gateway whose
+//! developer application has a distinctive client secret), requests every GET route the server's own OpenAPI document lists (for every
 //! gateway, and every legacy route under each `/gw/<id>/`), the WebSocket streams and control
 //! writes with right and wrong tokens, then scans everything it saw (status, headers, bodies,
 //! messages, the process's log output) for the configured secrets.
@@ -20,7 +21,8 @@ use common::{PASSTHROUGH_PATHS, PATIENCE, PW_NAMES, http};
 use futures_util::StreamExt;
 use powerwall_gateway::Secret;
 use powerwall_gateway::cloud::{CloudClient, CloudConfig, files};
-use powerwall_simulator::{SimulatorConfig, SimulatorHandle, TopologyKind};
+use powerwall_gateway::fleet::FleetTokenFile;
+use powerwall_simulator::{FleetKnobs, SimulatorConfig, SimulatorHandle, TopologyKind};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -32,10 +34,12 @@ const WRONG_PASSWORD: &str = "WrongPw-5523-zz";
 const EMAIL: &str = "secret.owner.4471@example.org";
 const CONTROL_SECRET: &str = "ctl-secret-90210-abc";
 const WRONG_TOKEN: &str = "not-the-secret-31337";
+const FLEET_CLIENT_SECRET: &str = "fleet-app-secret-6650-kq";
 
 /// The strings that must never come out. The customer password's last five characters are the
 /// PW3 classic-API login of TEDAPI gateways, so they are scanned for as well.
-const SECRETS: [&str; 7] = [
+const SECRETS: [&str; 8] = [
+    FLEET_CLIENT_SECRET,
     CUSTOMER_PASSWORD,
     GATEWAY_PASSWORD,
     WRONG_PASSWORD,
@@ -76,6 +80,15 @@ fn cloud_login(sim: &SimulatorHandle, dir: &std::path::Path) -> Vec<String> {
         )
         .unwrap();
     vec![tokens.access_token, tokens.refresh_token]
+}
+
+/// The access and refresh tokens in a Fleet token file.
+fn fleet_tokens(dir: &std::path::Path) -> Vec<String> {
+    let file = FleetTokenFile::read(dir).unwrap().unwrap();
+    vec![
+        file.access_token.expose().to_owned(),
+        file.refresh_token.expose().to_owned(),
+    ]
 }
 
 /// The server binary with its output collected line by line.
@@ -195,7 +208,7 @@ fn expand(template: &str, plain: &[String]) -> Vec<String> {
     };
     substitute(
         "{id}",
-        ["home", "cabin", "wrong", "sky", "nowhere"]
+        ["home", "cabin", "wrong", "sky", "fleet", "nowhere"]
             .map(String::from)
             .to_vec(),
     );
@@ -273,16 +286,25 @@ async fn no_secret_in_any_response_or_log_line() {
     let dir = tempfile::tempdir().unwrap();
     let sky_auth = dir.path().join("sky-auth");
     let mut tokens = cloud_login(&home, &sky_auth);
+    let fleet_auth = dir.path().join("fleet-auth");
+    home.set_fleet_knobs(FleetKnobs {
+        client_secret: FLEET_CLIENT_SECRET.to_owned(),
+        ..home.fleet_knobs()
+    });
+    common::fleet_login(&home, &fleet_auth);
+    tokens.extend(fleet_tokens(&fleet_auth));
     let config = dir.path().join("gateways.yaml");
     let yaml = format!(
         "gateways:\n\
          \x20 - {{id: home, host: \"{home}\", password: \"{CUSTOMER_PASSWORD}\", email: \"{EMAIL}\"}}\n\
          \x20 - {{id: cabin, host: \"{cabin}\", gw_pwd: \"{GATEWAY_PASSWORD}\"}}\n\
          \x20 - {{id: wrong, host: \"{home}\", password: \"{WRONG_PASSWORD}\"}}\n\
-         \x20 - {{id: sky, cloud_mode: true, email: \"{EMAIL}\", authpath: \"{sky}\"}}\n",
+         \x20 - {{id: sky, cloud_mode: true, email: \"{EMAIL}\", authpath: \"{sky}\"}}\n\
+         \x20 - {{id: fleet, fleetapi: true, authpath: \"{fleet}\"}}\n",
         home = home.host(),
         cabin = cabin.host(),
         sky = sky_auth.display(),
+        fleet = fleet_auth.display(),
     );
     std::fs::write(&config, yaml).unwrap();
     let mut server = start_server(&config, dir.path(), &home).await;
@@ -303,6 +325,7 @@ async fn no_secret_in_any_response_or_log_line() {
         let ready = map["home"]["online"] == true
             && map["cabin"]["online"] == true
             && map["sky"]["online"] == true
+            && map["fleet"]["online"] == true
             && map["wrong"]["error"].is_string();
         if ready || tokio::time::Instant::now() > deadline {
             assert!(ready, "gateways not ready: {map}");
@@ -328,6 +351,7 @@ async fn no_secret_in_any_response_or_log_line() {
             "/api/gateways/home/control/reserve",
             "/api/gateways/sky/control/reserve",
             "/api/gateways/sky/control/grid_export",
+            "/api/gateways/fleet/control/reserve",
         ] {
             let request = client
                 .post(format!("{}{path}", server.base))
@@ -349,6 +373,7 @@ async fn no_secret_in_any_response_or_log_line() {
         "/ws/gateway/home",
         "/ws/gateway/wrong",
         "/ws/gateway/sky",
+        "/ws/gateway/fleet",
     ] {
         let (mut stream, _) = tokio_tungstenite::connect_async(format!("{ws_base}{path}"))
             .await
@@ -365,11 +390,13 @@ async fn no_secret_in_any_response_or_log_line() {
 
     assert!(seen.contains("\"home\""), "the scan saw gateway data");
     assert!(seen.contains("\"sky\""), "the scan saw the cloud gateway");
+    assert!(seen.contains("\"fleet\""), "the scan saw the Fleet gateway");
     // The tokens the refresh put into the auth file are secrets too.
     let refreshed = files::read_auth(&sky_auth, EMAIL).unwrap().unwrap();
     tokens.push(refreshed.tokens.access_token.expose().to_owned());
     tokens.push(refreshed.tokens.refresh_token.expose().to_owned());
-    assert_ne!(tokens[0], tokens[2], "the scan refreshed the cloud token");
+    assert_ne!(tokens[0], tokens[4], "the scan refreshed the cloud token");
+    tokens.extend(fleet_tokens(&fleet_auth));
     assert_clean("responses", &seen, &tokens);
     // Give the server a moment to log the answers to the writes, then scan its output.
     tokio::time::sleep(Duration::from_millis(500)).await;
