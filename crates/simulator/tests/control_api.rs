@@ -329,3 +329,103 @@ async fn the_fleet_public_key_is_hosted_and_removed_through_the_control_api() {
     let gone = cloud.get(&hosted).send().await.unwrap();
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn cloud_knobs_tokens_site_and_fleet_rate_limits_are_driven_through_the_control_api() {
+    let (sim, client) = (simulator().await, client());
+    let base = sim.url();
+    let cloud = powerwall_gateway::cloud::transport::cloud_client(
+        std::time::Duration::from_secs(10),
+        sim.cloud_ca_pem().as_deref(),
+    )
+    .unwrap();
+    let post = |path: &str, body: &str| {
+        client
+            .post(format!("{base}{path}"))
+            .body(body.to_owned())
+            .send()
+    };
+
+    // Knobs: a patch changes only what it names; an unknown knob is refused.
+    let answer: Value = post("/test/cloud/knobs", r#"{"token_lifetime_secs": 60}"#)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["knobs"]["token_lifetime_secs"], 60);
+    assert_eq!(sim.cloud_knobs().token_lifetime_secs, 60);
+    let refused = post("/test/cloud/knobs", r#"{"nope": 1}"#).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    post("/test/fleet/knobs", r#"{"region": "eu"}"#)
+        .await
+        .unwrap();
+    assert_eq!(sim.fleet_knobs().region, "eu");
+    let status: Value = client
+        .get(format!("{base}/test/cloud"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["fleet"]["knobs"]["region"], "eu");
+    assert_eq!(status["site_id"], sim.cloud_site_id());
+
+    // Expired tokens answer 401 on the Owner API.
+    let tokens = sim.mint_cloud_tokens(true);
+    let site_info = |site: u64| {
+        cloud
+            .get(format!(
+                "{}api/1/energy_sites/{site}/site_info",
+                sim.cloud_url().unwrap()
+            ))
+            .bearer_auth(&tokens.access_token)
+            .send()
+    };
+    let site = sim.cloud_site_id();
+    assert_eq!(site_info(site).await.unwrap().status(), StatusCode::OK);
+    post("/test/cloud/expire-tokens", "").await.unwrap();
+    assert_eq!(
+        site_info(site).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // A renumbered site: the old id is gone.
+    let renumbered: Value = post("/test/cloud/renumber-site", "")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(renumbered["site_id"], site);
+    assert_eq!(renumbered["site_id"], sim.cloud_site_id());
+
+    // A Fleet 429 for the next two answers, then normal service.
+    post("/test/fleet/knobs", r#"{"region": "na"}"#)
+        .await
+        .unwrap();
+    let limited = post(
+        "/test/fleet/rate-limit",
+        r#"{"style": "seconds", "secs": 7, "times": 2}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(limited.status(), StatusCode::OK);
+    let fleet_tokens = sim.mint_fleet_tokens();
+    let products = || {
+        cloud
+            .get(format!("{}/api/1/products", sim.fleet_url("na").unwrap()))
+            .bearer_auth(&fleet_tokens.access_token)
+            .send()
+    };
+    let first = products().await.unwrap();
+    assert_eq!(first.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(first.headers()[header::RETRY_AFTER], "7");
+    client
+        .delete(format!("{base}/test/fleet/rate-limit"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(products().await.unwrap().status(), StatusCode::OK);
+}

@@ -4,6 +4,7 @@
 //! Every `/test` answer carries `Access-Control-Allow-Origin: *` (the original's scenario page is
 //! driven from a browser). Bad input is a 400 with `{"error": "..."}`.
 
+pub mod cloud;
 pub mod counter;
 pub mod faults;
 pub mod scenarios;
@@ -12,12 +13,10 @@ pub mod state;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
@@ -97,42 +96,24 @@ pub fn router() -> Router<Arc<Sim>> {
             get(state::clear_faults).post(state::clear_faults),
         )
         .route("/test/faults/{id}", delete(state::remove_fault))
+        .route("/test/cloud", get(cloud::status))
+        .route("/test/cloud/knobs", post(cloud::set_cloud_knobs))
+        .route("/test/cloud/expire-tokens", post(cloud::expire_tokens))
+        .route("/test/cloud/renumber-site", post(cloud::renumber_site))
+        .route("/test/fleet/knobs", post(cloud::set_fleet_knobs))
+        .route(
+            "/test/fleet/rate-limit",
+            post(cloud::set_fleet_rate_limit).delete(cloud::clear_fleet_rate_limit),
+        )
         .route(
             "/test/fleet/public-key",
-            get(fleet_public_key)
-                .post(host_fleet_public_key)
-                .delete(unhost_fleet_public_key),
+            get(cloud::fleet_public_key)
+                .post(cloud::host_fleet_public_key)
+                .delete(cloud::unhost_fleet_public_key),
         )
         .route(
             "/test/{*rest}",
             get(scenarios::invalid).post(scenarios::invalid),
         )
         .route_layer(middleware::map_response(allow_any_origin))
-}
-
-/// `GET /test/fleet/public-key`: the hosted developer public key, else 404.
-async fn fleet_public_key(State(sim): State<Arc<Sim>>) -> Response {
-    match sim.cloud().fleet().public_key_pem() {
-        Some(pem) => pem.into_response(),
-        None => (StatusCode::NOT_FOUND, "no public key hosted").into_response(),
-    }
-}
-
-/// `POST /test/fleet/public-key` with the PEM as body: hosts it on the cloud listener, as a user
-/// uploads it to the developer domain (manual Fleet setup demos).
-async fn host_fleet_public_key(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
-    let Ok(pem) = String::from_utf8(body.to_vec()) else {
-        return bad_request("the body must be the PEM text");
-    };
-    if !pem.contains("-----BEGIN PUBLIC KEY-----") {
-        return bad_request("the body must be a PEM public key (-----BEGIN PUBLIC KEY-----)");
-    }
-    sim.cloud().fleet().set_public_key_pem(Some(pem));
-    axum::Json(json!({ "hosted": true })).into_response()
-}
-
-/// `DELETE /test/fleet/public-key`: the key URL answers 404 again.
-async fn unhost_fleet_public_key(State(sim): State<Arc<Sim>>) -> Response {
-    sim.cloud().fleet().set_public_key_pem(None);
-    axum::Json(json!({ "hosted": false })).into_response()
 }
