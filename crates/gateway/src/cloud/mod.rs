@@ -16,7 +16,7 @@ pub mod files;
 mod setup;
 pub mod sites;
 pub mod transport;
-mod write;
+pub(crate) mod write;
 
 #[cfg(test)]
 mod tests;
@@ -332,18 +332,14 @@ impl GatewayAccess for CloudClient {
 
     /// `POST …/grid_import_export` `{"disallow_charge_from_grid_with_solar_installed": !allowed}`.
     async fn set_grid_charging(&self, allowed: bool) -> Result<Value, GatewayError> {
-        let body = json!({"disallow_charge_from_grid_with_solar_installed": !allowed});
-        self.command("grid_import_export", body)
-            .await
-            .map(Value::from)
+        let (name, body) = write::commands::grid_charging(allowed);
+        self.command(name, body).await.map(Value::from)
     }
 
     /// `POST …/grid_import_export` `{"customer_preferred_export_rule": rule}`.
     async fn set_grid_export(&self, rule: GridExportRule) -> Result<Value, GatewayError> {
-        let body = json!({"customer_preferred_export_rule": rule.as_str()});
-        self.command("grid_import_export", body)
-            .await
-            .map(Value::from)
+        let (name, body) = write::commands::grid_export(rule);
+        self.command(name, body).await.map(Value::from)
     }
 }
 

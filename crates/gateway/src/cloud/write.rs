@@ -13,6 +13,53 @@ use super::cache::Endpoint;
 use super::transport::command_result;
 use crate::{GatewayError, OperationMode, ReserveLevel};
 
+/// Tesla's energy-site commands, the same for the Owner API and the Fleet API: the command name
+/// below `api/1/energy_sites/{id}/` and its JSON body.
+pub(crate) mod commands {
+    use serde_json::{Value, json};
+
+    use crate::{GatewayError, GridExportRule, OperationMode, ReserveLevel};
+
+    /// `backup`: the reserve as the caller's JSON value (the Owner API path truncates it first).
+    pub(crate) fn reserve(level: Value) -> (&'static str, Value) {
+        ("backup", json!({ "backup_reserve_percent": level }))
+    }
+
+    /// `operation`: the operation mode.
+    pub(crate) fn mode(mode: OperationMode) -> (&'static str, Value) {
+        ("operation", json!({ "default_real_mode": mode.as_str() }))
+    }
+
+    /// `grid_import_export`: charging from the grid allowed or not.
+    pub(crate) fn grid_charging(allowed: bool) -> (&'static str, Value) {
+        (
+            "grid_import_export",
+            json!({ "disallow_charge_from_grid_with_solar_installed": !allowed }),
+        )
+    }
+
+    /// `grid_import_export`: the export rule.
+    pub(crate) fn grid_export(rule: GridExportRule) -> (&'static str, Value) {
+        (
+            "grid_import_export",
+            json!({ "customer_preferred_export_rule": rule.as_str() }),
+        )
+    }
+
+    /// `set_operation` needs something to set.
+    pub(crate) fn require_some(
+        reserve: Option<ReserveLevel>,
+        mode: Option<OperationMode>,
+    ) -> Result<(), GatewayError> {
+        if reserve.is_none() && mode.is_none() {
+            return Err(GatewayError::Config(
+                "set_operation needs a reserve level or a mode".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl CloudClient {
     /// Sends one site command and checks its `{"code": 200|201}` answer; returns the message.
     pub(crate) async fn command(&self, name: &str, body: Value) -> Result<String, GatewayError> {
@@ -27,11 +74,7 @@ impl CloudClient {
         reserve: Option<ReserveLevel>,
         mode: Option<OperationMode>,
     ) -> Result<Value, GatewayError> {
-        if reserve.is_none() && mode.is_none() {
-            return Err(GatewayError::Config(
-                "set_operation needs a reserve level or a mode".to_owned(),
-            ));
-        }
+        commands::require_some(reserve, mode)?;
         let din = self
             .site()
             .await?
@@ -41,18 +84,16 @@ impl CloudClient {
         if let Some(level) = reserve {
             // The reference sends int(level): truncated, app scale.
             let whole = level.percent().trunc() as u64;
-            let message = self
-                .command("backup", json!({"backup_reserve_percent": whole}))
-                .await?;
+            let (name, body) = commands::reserve(whole.into());
+            let message = self.command(name, body).await?;
             result.insert(
                 "set_backup_reserve_percent".to_owned(),
                 json!({"backup_reserve_percent": level.to_json(), "din": din, "result": message}),
             );
         }
         if let Some(mode) = mode {
-            let message = self
-                .command("operation", json!({"default_real_mode": mode.as_str()}))
-                .await?;
+            let (name, body) = commands::mode(mode);
+            let message = self.command(name, body).await?;
             result.insert(
                 "set_operation".to_owned(),
                 json!({"real_mode": mode.as_str(), "din": din, "result": message}),

@@ -31,6 +31,7 @@ pub use setup::Region;
 pub use usage::{CallCounts, CallKind, FleetUsage, project_usage};
 
 use crate::cloud::cache::AnswerCache;
+use crate::cloud::write::commands;
 use crate::cloud::{RawPath, convert, transport};
 use crate::policy::{Clock, TokioClock};
 use crate::{
@@ -390,13 +391,13 @@ impl GatewayAccess for FleetClient {
 
     /// `POST …/grid_import_export` `{"disallow_charge_from_grid_with_solar_installed": !allowed}`.
     async fn set_grid_charging(&self, allowed: bool) -> Result<Value, GatewayError> {
-        let body = json!({"disallow_charge_from_grid_with_solar_installed": !allowed});
-        self.command("grid_import_export", body).await
+        let (name, body) = commands::grid_charging(allowed);
+        self.command(name, body).await
     }
 
     /// `POST …/grid_import_export` `{"customer_preferred_export_rule": rule}`.
     async fn set_grid_export(&self, rule: GridExportRule) -> Result<Value, GatewayError> {
-        let body = json!({"customer_preferred_export_rule": rule.as_str()});
-        self.command("grid_import_export", body).await
+        let (name, body) = commands::grid_export(rule);
+        self.command(name, body).await
     }
 }

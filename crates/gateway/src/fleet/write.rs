@@ -9,6 +9,7 @@ use reqwest::Method;
 use serde_json::{Map, Value, json};
 
 use super::{FleetClient, FleetEndpoint};
+use crate::cloud::write::commands;
 use crate::{GatewayError, OperationMode, ReserveLevel};
 
 impl FleetClient {
@@ -25,25 +26,19 @@ impl FleetClient {
         reserve: Option<ReserveLevel>,
         mode: Option<OperationMode>,
     ) -> Result<Value, GatewayError> {
-        if reserve.is_none() && mode.is_none() {
-            return Err(GatewayError::Config(
-                "set_operation needs a reserve level or a mode".to_owned(),
-            ));
-        }
+        commands::require_some(reserve, mode)?;
         let mut result = Map::new();
         if let Some(level) = reserve {
-            let answer = self
-                .command("backup", json!({"backup_reserve_percent": level.to_json()}))
-                .await?;
+            let (name, body) = commands::reserve(level.to_json());
+            let answer = self.command(name, body).await?;
             result.insert(
                 "set_backup_reserve_percent".to_owned(),
                 json!({"backup_reserve_percent": level.to_json(), "result": answer}),
             );
         }
         if let Some(mode) = mode {
-            let answer = self
-                .command("operation", json!({"default_real_mode": mode.as_str()}))
-                .await?;
+            let (name, body) = commands::mode(mode);
+            let answer = self.command(name, body).await?;
             result.insert(
                 "set_operation".to_owned(),
                 json!({"real_mode": mode.as_str(), "result": answer}),

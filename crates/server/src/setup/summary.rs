@@ -35,6 +35,26 @@ impl Summary {
         &self.lines
     }
 
+    /// Ends a run: records how the steps ended, prints the block, answers whether all worked.
+    pub fn conclude<R, W>(
+        mut self,
+        outcome: Result<(), SetupError>,
+        console: &mut Console<R, W>,
+    ) -> bool
+    where
+        R: BufRead + Send + 'static,
+        W: Write,
+    {
+        if let Err(err) = outcome {
+            self.failed(&err);
+        }
+        if let Err(err) = self.print(console) {
+            // The console is gone (closed stdout): the log is the last place to say it.
+            tracing::error!("setup could not print its summary: {err}");
+        }
+        self.succeeded()
+    }
+
     /// Prints the summary block.
     pub fn print<R, W>(&self, console: &mut Console<R, W>) -> Result<(), SetupError>
     where

@@ -67,14 +67,8 @@ where
     W: Write,
 {
     let mut summary = Summary::default();
-    if let Err(err) = steps(options, console, &mut summary).await {
-        summary.failed(&err);
-    }
-    if let Err(err) = summary.print(console) {
-        // The console is gone (closed stdout): the log is the last place to say it.
-        tracing::error!("setup could not print its summary: {err}");
-    }
-    summary.succeeded()
+    let outcome = steps(options, console, &mut summary).await;
+    summary.conclude(outcome, console)
 }
 
 async fn steps<R, W>(
