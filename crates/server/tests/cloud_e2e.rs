@@ -180,33 +180,7 @@ async fn cloud_control_writes_reach_the_model_and_read_back() {
         "backup"
     );
 
-    let (status, body) = post_form(&server, "/control/grid_charging", &form("false")).await;
-    assert_eq!(
-        (status, body),
-        (200, json!({"grid_charging": "Set Successfully"}))
-    );
-    assert_eq!(
-        get_json(&server, "/control/grid_charging").await,
-        json!({"grid_charging": false})
-    );
-    let (status, body) = post_form(&server, "/control/grid_export", &form("PV_ONLY")).await;
-    assert_eq!(
-        (status, body),
-        (200, json!({"grid_export": "Set Successfully"}))
-    );
-    assert_eq!(
-        get_json(&server, "/control/grid_export").await,
-        json!({"grid_export": "pv_only"})
-    );
-    let config = get_json(&server, "/cloud/config").await;
-    assert_eq!(
-        config["components"]["customer_preferred_export_rule"],
-        "pv_only"
-    );
-    assert_eq!(
-        config["components"]["disallow_charge_from_grid_with_solar_installed"],
-        true
-    );
+    grid_writes_read_back(&server, SECRET, "PV_ONLY", "/cloud/config").await;
     assert_eq!(count_matching(&sim, "POST /api/1/energy_sites/"), 4);
 
     let (status, body) = post_form(&server, "/control/reserve", "value=20&token=wrong").await;

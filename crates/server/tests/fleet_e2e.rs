@@ -231,33 +231,7 @@ async fn fleet_control_writes_reach_the_model_and_read_back() {
         "autonomous"
     );
 
-    let (status, body) = post_form(&server, "/control/grid_charging", &form("false")).await;
-    assert_eq!(
-        (status, body),
-        (200, json!({"grid_charging": "Set Successfully"}))
-    );
-    assert_eq!(
-        get_json(&server, "/control/grid_charging").await,
-        json!({"grid_charging": false})
-    );
-    let (status, body) = post_form(&server, "/control/grid_export", &form("never")).await;
-    assert_eq!(
-        (status, body),
-        (200, json!({"grid_export": "Set Successfully"}))
-    );
-    assert_eq!(
-        get_json(&server, "/control/grid_export").await,
-        json!({"grid_export": "never"})
-    );
-    let info = get_json(&server, "/fleetapi/info").await;
-    assert_eq!(
-        info["components"]["customer_preferred_export_rule"],
-        "never"
-    );
-    assert_eq!(
-        info["components"]["disallow_charge_from_grid_with_solar_installed"],
-        true
-    );
+    grid_writes_read_back(&server, SECRET, "never", "/fleetapi/info").await;
     assert_eq!(count_matching(&sim, "POST /fleet/"), 4);
     assert_eq!(fleet_api(&server).await["calls_by_kind"]["command"], 4);
 

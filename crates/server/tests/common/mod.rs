@@ -328,3 +328,43 @@ pub fn fleet_args(sim: &SimulatorHandle, dir: &std::path::Path) -> Vec<String> {
     ]);
     args
 }
+
+/// Turns grid charging off and sets the export rule through `/control/*` with `secret`, then
+/// checks both read back through the control GETs and in Tesla's own `site_info` document, served
+/// raw at `raw_site_info` (`/cloud/config` or `/fleetapi/info`).
+pub async fn grid_writes_read_back(
+    server: &RunningServer,
+    secret: &str,
+    export: &str,
+    raw_site_info: &str,
+) {
+    let form = |value: &str| format!("value={value}&token={secret}");
+    let (status, body) = post_form(server, "/control/grid_charging", &form("false")).await;
+    assert_eq!(
+        (status, body),
+        (
+            200,
+            serde_json::json!({"grid_charging": "Set Successfully"})
+        )
+    );
+    assert_eq!(
+        get_json(server, "/control/grid_charging").await,
+        serde_json::json!({"grid_charging": false})
+    );
+    let (status, body) = post_form(server, "/control/grid_export", &form(export)).await;
+    assert_eq!(
+        (status, body),
+        (200, serde_json::json!({"grid_export": "Set Successfully"}))
+    );
+    let rule = export.to_ascii_lowercase();
+    assert_eq!(
+        get_json(server, "/control/grid_export").await,
+        serde_json::json!({"grid_export": rule})
+    );
+    let info = get_json(server, raw_site_info).await;
+    assert_eq!(info["components"]["customer_preferred_export_rule"], rule);
+    assert_eq!(
+        info["components"]["disallow_charge_from_grid_with_solar_installed"],
+        true
+    );
+}
