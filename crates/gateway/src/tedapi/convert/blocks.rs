@@ -58,8 +58,10 @@ fn block(
 
 /// `get_blocks()`: `"<P>--<S>"` per `TEPINV--<P>--<S>` vitals block, then one block per expansion.
 ///
-/// Expansion blocks are keyed by serial, typed `BatteryExpansion`, and carry only the two energies
-/// of their `TEPOD--<din>` block: every other field is null, as in the reference.
+/// Expansion blocks are keyed by serial, typed `BatteryExpansion`, and carry their DIN's part and
+/// serial and the two energies of their `TEPOD--<din>` block: every other field is null, as in
+/// the reference library 0.22.2 (gateway-protocols §3.9 says "every other field", but the library
+/// fills `PackagePartNumber` and `PackageSerialNumber`, as the reference oracle shows).
 pub fn get_blocks(vitals: &Vitals, config: Option<&Value>) -> Map<String, Value> {
     let mut blocks = Map::new();
     for (key, pinv) in vitals {
@@ -78,16 +80,21 @@ pub fn get_blocks(vitals: &Vitals, config: Option<&Value>) -> Map<String, Value>
             let Some(din) = field(Some(expansion), "din").and_then(Value::as_str) else {
                 continue;
             };
-            let Some((_, serial)) = din
-                .split_once("--")
-                .filter(|(_, serial)| !serial.is_empty())
-            else {
+            // The reference splits on every `--` and takes the first two parts.
+            let mut parts = din.split("--");
+            let (Some(part), Some(serial)) = (parts.next(), parts.next()) else {
                 continue;
             };
             let pod = vitals.get(&format!("TEPOD--{din}"));
             blocks.insert(
                 serial.to_owned(),
-                block("BatteryExpansion", Value::Null, Value::Null, None, pod),
+                block(
+                    "BatteryExpansion",
+                    Value::from(part),
+                    Value::from(serial),
+                    None,
+                    pod,
+                ),
             );
         }
     }
@@ -129,4 +136,27 @@ pub fn battery_blocks(system_status: Option<&Value>, vitals: Option<&Vitals>) ->
         }
     }
     Some(Value::Object(result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The reference splits an expansion DIN on every `--` and keeps the first two parts; a DIN
+    /// without `--` is skipped.
+    #[test]
+    fn expansion_blocks_carry_the_first_two_din_parts() {
+        let config = json!({"battery_blocks": [{"battery_expansions": [
+            {"din": "2707000-11-J--TG1--extra"},
+            {"din": "no-separator"},
+            {"din": null},
+        ]}]});
+        let blocks = get_blocks(&Vitals::default(), Some(&config));
+        let keys: Vec<&String> = blocks.keys().collect();
+        assert_eq!(keys, ["TG1"]);
+        assert_eq!(blocks["TG1"]["PackagePartNumber"], "2707000-11-J");
+        assert_eq!(blocks["TG1"]["PackageSerialNumber"], "TG1");
+        assert_eq!(blocks["TG1"]["nominal_energy_remaining"], Value::Null);
+    }
 }

@@ -123,10 +123,13 @@ fn write_section(document: &mut Map<String, Value>, name: &str, section: Section
         section.voltage.map_or(Value::Null, Num::to_value),
     );
     target.insert("instant_average_current".into(), average_current.clone());
-    if let Some([first, second, third]) = section.phase_currents {
-        target.insert("i_a_current".into(), first.to_value());
-        target.insert("i_b_current".into(), second.to_value());
-        target.insert("i_c_current".into(), third.to_value());
+    if let Some(currents) = section.phase_currents {
+        for (key, current) in ["i_a_current", "i_b_current", "i_c_current"]
+            .into_iter()
+            .zip(currents)
+        {
+            target.insert(key.into(), current.map_or(Value::Null, Num::to_value));
+        }
     }
     target.insert("instant_total_current".into(), average_current);
     target.insert("num_meters_aggregated".into(), Value::from(section.meters));

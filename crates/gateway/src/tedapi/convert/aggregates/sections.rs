@@ -16,8 +16,8 @@ pub(super) struct Section<'a> {
     pub(super) voltage: Option<Num>,
     /// `instant_average_current` and `instant_total_current` (P / V).
     pub(super) current: Option<Num>,
-    /// `i_a/b/c_current` when the section reports phase currents.
-    pub(super) phase_currents: Option<[Num; 3]>,
+    /// `i_a/b/c_current` when the section reports phase currents (`None` items are `null`).
+    pub(super) phase_currents: Option<[Option<Num>; 3]>,
     /// `num_meters_aggregated`.
     pub(super) meters: usize,
     /// `disclaimer`.
@@ -27,6 +27,18 @@ pub(super) struct Section<'a> {
 /// `P / V` when both are known and V is not zero.
 fn current_from(power: Option<&Value>, voltage: Option<Num>) -> Option<Num> {
     Num::of(power)?.div(voltage?)
+}
+
+/// The reference's `message.get(key, 0)`: 0 only for a missing key (or message); a key the
+/// gateway sent as `null` (an absent meter's readings, e.g. Meter Y on a Powerwall 3) stays null.
+fn get_or_zero(message: Option<&Value>, key: &str) -> Option<Num> {
+    match message
+        .and_then(Value::as_object)
+        .and_then(|map| map.get(key))
+    {
+        None => Some(Num::Int(0)),
+        Some(value) => Num::of(Some(value)),
+    }
 }
 
 /// `VLL`, with 0 meaning "no voltage".
@@ -114,7 +126,7 @@ pub(super) fn site_section<'a>(
         power,
         voltage,
         current: current_from(power, voltage),
-        phase_currents: Some(currents),
+        phase_currents: Some(currents.map(Some)),
         meters: 1,
         disclaimer: format!("site: voltage/current from {}", source.unwrap_or("unknown")),
     }
@@ -192,11 +204,10 @@ pub(super) fn solar_section<'a>(
         mean_of_truthy(pw3_voltages(pw3, "PVAC--", "PVAC_Vout").chain(bus_voltages));
     let mut voltage_source = voltage.map(|_| "PVAC");
     let meter_y = lookup(bus, &["SYNC", "METER_Y_AcMeasurements"]);
-    let mut currents =
-        ['A', 'B', 'C'].map(|ct| num_or_zero(field(meter_y, &format!("METER_Y_CT{ct}_I"))));
+    let mut currents = ['A', 'B', 'C'].map(|ct| get_or_zero(meter_y, &format!("METER_Y_CT{ct}_I")));
     let mut current_source = currents
         .iter()
-        .any(|current| !current.is_zero())
+        .any(|current| current.is_some_and(|current| !current.is_zero()))
         .then_some("Meter Y");
     if voltage.is_none() {
         let voltages = [1, 2, 3].map(|line| Num::of(field(meter_y, &format!("METER_Y_VL{line}N"))));
@@ -209,8 +220,10 @@ pub(super) fn solar_section<'a>(
             .filter(|ct| ct.is_at("solar") && ct.index < 3)
             .collect();
         if current_source.is_none() && !solar_cts.is_empty() {
+            // The remote meter replaces all three phases; a phase without a CT reads 0.
+            currents = [Some(Num::Int(0)); 3];
             for ct in &solar_cts {
-                currents[ct.index] = signed_ct_current(ct);
+                currents[ct.index] = Some(signed_ct_current(ct));
             }
             current_source = Some("Remote Meter");
         }

@@ -158,3 +158,41 @@ fn native_energy_counters_are_merged() {
         )
     );
 }
+
+/// A Powerwall 3 has no synchroniser: its Meter Y answers `isMIA` with null readings, which the
+/// reference's `meter_y.get("METER_Y_CTA_I", 0)` passes through as null (0 only for a missing
+/// key). Found by the reference oracle (`crates/server/tests/oracle_e2e.rs`).
+#[test]
+fn solar_phase_currents_of_an_absent_meter_y_stay_null() {
+    let config = json!({"vin": "1707000-11-J--TG1"});
+    let status = |meter_y: Value| {
+        json!({
+            "control": {"meterAggregates": [{"location": "SOLAR", "realPowerW": 6500}]},
+            "esCan": {"bus": {"SYNC": {"METER_Y_AcMeasurements": meter_y}}},
+        })
+    };
+    let mia = status(json!({
+        "isMIA": true, "METER_Y_CTA_I": null, "METER_Y_CTB_I": null, "METER_Y_CTC_I": null,
+    }));
+    let missing = status(json!({"isMIA": false, "METER_Y_CTA_I": 3.5}));
+    let solar = |status: &Value| {
+        let inputs = TedapiInputs {
+            config: Some(&config),
+            status: Some(status),
+            ..Default::default()
+        };
+        meters_aggregates(&inputs).expect("config and status")["solar"].clone()
+    };
+    let absent = solar(&mia);
+    for key in ["i_a_current", "i_b_current", "i_c_current"] {
+        assert_eq!(absent[key], Value::Null, "{key}");
+    }
+    assert_eq!(
+        absent["disclaimer"],
+        "solar: voltage from unknown, calculated current from power"
+    );
+    let partial = solar(&missing);
+    assert_eq!(partial["i_a_current"], json!(3.5));
+    assert_eq!(partial["i_b_current"], json!(0), "a missing key reads 0");
+    assert_eq!(partial["i_c_current"], json!(0));
+}

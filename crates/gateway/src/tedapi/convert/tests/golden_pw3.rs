@@ -92,6 +92,17 @@ fn pw3_blocks_feed_battery_blocks_and_temperatures() {
     assert_eq!(keys, ["1707000-11-J--TG12000000001Z", "TG12000000004Z"]);
     assert_eq!(blocks["1707000-11-J--TG12000000001Z"]["p_out"], json!(1.0));
     assert_eq!(blocks["TG12000000004Z"]["Type"], "BatteryExpansion");
+    // The reference library fills the expansion's part and serial from its DIN (found by the
+    // reference oracle, crates/server/tests/oracle_e2e.rs).
+    assert_eq!(
+        blocks["TG12000000004Z"]["PackagePartNumber"],
+        "2707000-11-J"
+    );
+    assert_eq!(
+        blocks["TG12000000004Z"]["PackageSerialNumber"],
+        "TG12000000004Z"
+    );
+    assert_eq!(blocks["TG12000000004Z"]["pinv_state"], Value::Null);
     assert_eq!(
         blocks["TG12000000004Z"]["nominal_energy_remaining"],
         json!(9000)
