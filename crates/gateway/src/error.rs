@@ -179,6 +179,24 @@ impl GatewayError {
         }
     }
 
+    /// Whether the error says the gateway as a whole is unavailable (network, credentials,
+    /// cooldown, configuration), as opposed to one document being missing or malformed: after
+    /// such an error a poll stops asking.
+    pub fn is_link_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::Unreachable { .. }
+                | Self::Timeout { .. }
+                | Self::LoginRejected { .. }
+                | Self::LoginIncomplete { .. }
+                | Self::LoginBackoff { .. }
+                | Self::Unauthorized { .. }
+                | Self::RateLimited { .. }
+                | Self::CoolingDown { .. }
+                | Self::Config(_)
+        )
+    }
+
     /// Whether the request never left this process (a cooldown or negative cache held it back).
     pub fn was_held_back(&self) -> bool {
         matches!(

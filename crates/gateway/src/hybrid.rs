@@ -4,8 +4,8 @@
 use crate::local::LocalClient;
 use crate::tedapi::client::TedapiClient;
 use crate::{
-    AccessMode, DataKind, GatewayAccess, GatewayError, GridExportRule, OperationMode, RawBody,
-    ReserveLevel, UpstreamStats,
+    AccessMode, DataKind, GatewayAccess, GatewayError, GridExportRule, OperationMode, PollAnswers,
+    PollRequest, QueryActivity, RawBody, ReserveLevel, UpstreamStats,
 };
 
 /// Local API client plus a TEDAPI client for vitals, on the same gateway.
@@ -50,6 +50,50 @@ impl GatewayAccess for HybridClient {
         } else {
             self.local.fetch_raw(path).await
         }
+    }
+
+    /// Local-API documents one after the other, then the TEDAPI ones (vitals, fans) as one
+    /// TEDAPI poll.
+    async fn poll(&self, request: PollRequest<'_>) -> PollAnswers {
+        let over_tedapi = |kind: &DataKind| matches!(kind, DataKind::Vitals | DataKind::FanSpeeds);
+        let local: Vec<DataKind> = request
+            .kinds
+            .iter()
+            .copied()
+            .filter(|kind| !over_tedapi(kind))
+            .collect();
+        let tedapi: Vec<DataKind> = request.kinds.iter().copied().filter(over_tedapi).collect();
+        let mut answers = self
+            .local
+            .poll(PollRequest {
+                kinds: &local,
+                refresh: request.refresh,
+            })
+            .await;
+        let link_down = answers.len() < local.len()
+            || answers.last().is_some_and(|(_, answer)| {
+                answer.as_ref().is_err_and(GatewayError::is_link_failure)
+            });
+        if !link_down && !tedapi.is_empty() {
+            answers.extend(
+                self.tedapi
+                    .poll(PollRequest {
+                        kinds: &tedapi,
+                        refresh: request.refresh,
+                    })
+                    .await,
+            );
+        }
+        answers
+    }
+
+    fn plan_activity(&self) -> Vec<QueryActivity> {
+        let mut activity = self.local.plan_activity();
+        activity.extend(self.tedapi.plan_activity().into_iter().map(|mut row| {
+            row.query = format!("tedapi {}", row.query);
+            row
+        }));
+        activity
     }
 
     fn upstream(&self) -> UpstreamStats {

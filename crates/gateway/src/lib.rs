@@ -14,6 +14,7 @@ pub mod http;
 pub mod hybrid;
 pub mod local;
 pub mod policy;
+pub mod poll;
 pub mod secret;
 pub mod select;
 pub mod tedapi;
@@ -22,6 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use control::{GridExportRule, OperationMode, ReserveLevel};
 pub use error::{ErrorClass, GatewayError};
+pub use poll::{PollAnswers, PollRequest, QueryActivity, QueryTiers, Tier};
 pub use secret::Secret;
 pub use select::AccessMode;
 
@@ -171,6 +173,29 @@ pub trait GatewayAccess: Send + Sync + 'static {
 
     /// Upstream request counts so far.
     fn upstream(&self) -> UpstreamStats;
+
+    /// Reads the documents of one poll as one point in time: every document is built from one
+    /// set of gateway answers, each query sent at most once. Modes whose documents are separate
+    /// gateway paths read them one after the other (this default); after a link failure the
+    /// rest is not asked for.
+    async fn poll(&self, request: PollRequest<'_>) -> PollAnswers {
+        let mut answers = Vec::with_capacity(request.kinds.len());
+        for &kind in request.kinds {
+            let result = self.fetch(kind).await;
+            let stop = result.as_ref().is_err_and(GatewayError::is_link_failure);
+            answers.push((kind, result));
+            if stop {
+                break;
+            }
+        }
+        answers
+    }
+
+    /// Per query of the plan: tier, period, last fetch and requests per minute (`/health`).
+    /// Modes without an activity log report nothing.
+    fn plan_activity(&self) -> Vec<QueryActivity> {
+        Vec::new()
+    }
 
     /// Sets the backup reserve and/or the operation mode; answers the backend's result document.
     ///

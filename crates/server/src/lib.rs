@@ -56,6 +56,7 @@ async fn simulated_source(
         timeout: gateway.timeout,
         pool_max_idle: settings.gateway_pool_max_idle,
         cache_ttl: gateway.poll_interval,
+        tiers: gateway.tiers,
         ..TedapiConfig::new(simulator.host(), Secret::new(sim_config.gateway_password))
     };
     Ok((GatewaySource::Tedapi(tedapi), simulator))
@@ -227,7 +228,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         }
         let engine = GatewayEngine::spawn(
             access,
-            PollPlan::for_mode(info.mode),
+            PollPlan::for_mode(info.mode, gateway.tiers),
             settings.freshness_of(gateway),
             settings.presentation.clone(),
             settings.diagnostics.clone(),

@@ -359,6 +359,7 @@ fn two_gateways(first: &str, second: &str, dir: &std::path::Path) -> Settings {
             cache_file: Some(dir.join(".powerwall-cabin")),
             timeout: cabin.timeout,
             poll_interval: cabin.poll_interval,
+            tiers: cabin.tiers,
         },
         &ClientDefaults {
             auth_mode: "cookie".to_owned(),

@@ -98,6 +98,8 @@ pub struct LocalClient {
     login_lock: tokio::sync::Mutex<()>,
     /// Firmware version that showed vitals are gone; set once, for the life of the client.
     vitals_removed_by: OnceLock<String>,
+    /// Requests per path over the last minutes (`/health` plan; the engine knows the periods).
+    activity: crate::poll::ActivityLog,
 }
 
 impl LocalClient {
@@ -131,6 +133,7 @@ impl LocalClient {
             base_url: host.base_url(),
             config,
             http,
+            activity: crate::poll::ActivityLog::new(Arc::clone(&clock)),
             guard: GatewayGuard::new(clock),
             counters: UpstreamCounters::default(),
             in_flight: InFlightGate::new(),
@@ -217,6 +220,10 @@ impl GatewayAccess for LocalClient {
 
     fn upstream(&self) -> UpstreamStats {
         self.counters.snapshot()
+    }
+
+    fn plan_activity(&self) -> Vec<crate::poll::QueryActivity> {
+        self.activity.report(|_| (None, None))
     }
 
     /// `POST /api/operation`, full overwrite, the level sent as given (raw scale field).

@@ -272,6 +272,7 @@ impl LocalClient {
         } else {
             self.counters.request();
         }
+        self.activity.record(path.split('?').next().unwrap_or(path));
         let received = async {
             let response = request.send().await?;
             let status = response.status();

@@ -44,18 +44,8 @@ pub(super) fn is_upstream_failure(err: &GatewayError) -> bool {
     }
 }
 
-/// Errors that say the gateway as a whole is unavailable, as opposed to one document.
+/// Errors that say the gateway as a whole is unavailable, as opposed to one document (the
+/// gateway client's own classification, so the poll and the poller agree).
 pub(super) fn is_link_failure(err: &GatewayError) -> bool {
-    matches!(
-        err,
-        GatewayError::Unreachable { .. }
-            | GatewayError::Timeout { .. }
-            | GatewayError::LoginRejected { .. }
-            | GatewayError::LoginIncomplete { .. }
-            | GatewayError::LoginBackoff { .. }
-            | GatewayError::Unauthorized { .. }
-            | GatewayError::RateLimited { .. }
-            | GatewayError::CoolingDown { .. }
-            | GatewayError::Config(_)
-    )
+    err.is_link_failure()
 }

@@ -9,7 +9,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use powerwall_gateway::{AccessMode, DataKind, ErrorClass, GatewayAccess, GatewayError, RawBody};
+use powerwall_gateway::{
+    AccessMode, DataKind, ErrorClass, GatewayAccess, GatewayError, PollRequest, RawBody,
+};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
@@ -116,9 +118,10 @@ impl Poller {
 
     /// Polls until the task is aborted.
     pub async fn run(mut self) {
-        let mut wanted = self.due_now();
+        let mut wanted = (self.due_now(), false);
         loop {
-            let outcome = self.poll_once(wanted).await;
+            let (kinds, refresh) = wanted;
+            let outcome = self.poll_once(kinds, refresh).await;
             let delay = self.next_delay(&outcome);
             let wake = Instant::now() + delay;
             self.health.next_attempt_at = Some(wake);
@@ -136,11 +139,11 @@ impl Poller {
 
     /// Waits for `wake`, republishing once per poll period (so data past its age leaves the
     /// snapshot even during a long back-off), probing for SolarOnly fallback when due and serving
-    /// commands. Returns what to read next.
-    async fn wait_until(&mut self, wake: Instant) -> Vec<DataKind> {
+    /// commands. Returns what to read next, and whether it is a refresh after a write.
+    async fn wait_until(&mut self, wake: Instant) -> (Vec<DataKind>, bool) {
         loop {
             if !self.pending_refresh.is_empty() {
-                return std::mem::take(&mut self.pending_refresh);
+                return (std::mem::take(&mut self.pending_refresh), true);
             }
             let mut tick = wake.min(Instant::now() + self.freshness.poll_interval);
             if let Some(fallback) = &self.fallback {
@@ -150,12 +153,12 @@ impl Poller {
                 () = tokio::time::sleep_until(tick) => {
                     self.probe_if_due().await;
                     if Instant::now() >= wake {
-                        return self.due_now();
+                        return (self.due_now(), false);
                     }
                     self.publish();
                 }
                 command = self.inbox.recv(), if self.inbox_open => match command {
-                    Some(EngineCommand::Refresh(kinds)) => return kinds,
+                    Some(EngineCommand::Refresh(kinds)) => return (kinds, true),
                     Some(command) => self.serve(command),
                     // Every handle is gone: nothing can command us any more; keep polling.
                     None => self.inbox_open = false,
@@ -271,13 +274,27 @@ impl Poller {
         }
     }
 
-    /// Reads `kinds` one request at a time.
-    async fn poll_once(&mut self, kinds: Vec<DataKind>) -> PollOutcome {
+    /// Reads `kinds` as one poll: the client sends each query once, one request at a time, and
+    /// builds every document from that one set of answers (`refresh` re-reads even what its
+    /// tier still holds, after a write).
+    async fn poll_once(&mut self, kinds: Vec<DataKind>, refresh: bool) -> PollOutcome {
+        let started = Instant::now();
+        for kind in &kinds {
+            self.last_attempt.insert(*kind, started);
+        }
+        let access = Arc::clone(&self.access);
+        let answers = self
+            .during(async move {
+                access
+                    .poll(PollRequest {
+                        kinds: &kinds,
+                        refresh,
+                    })
+                    .await
+            })
+            .await;
         let mut reached = false;
-        for kind in kinds {
-            self.last_attempt.insert(kind, Instant::now());
-            let access = Arc::clone(&self.access);
-            let result = self.during(async move { access.fetch(kind).await }).await;
+        for (kind, result) in answers {
             self.record_endpoint(kind, result.is_ok());
             match result {
                 Ok(json) => {
@@ -285,7 +302,7 @@ impl Poller {
                     self.record_success(kind, json);
                 }
                 Err(err) if is_link_failure(&err) => {
-                    // Nothing else is read this poll: every held document stops being refreshed.
+                    // Nothing else was read this poll: every held document stops being refreshed.
                     self.failing.extend(self.documents.keys().copied());
                     self.failing.insert(kind);
                     self.record_failure(kind, &err);
@@ -519,6 +536,7 @@ impl Poller {
                 .map_or_else(FallbackView::default, |fallback| fallback.view(true)),
             fresh_until: self.fresh_until(),
             network_log_entries: self.network_log.sizes(),
+            plan: self.plan.activity(self.access.plan_activity()),
         };
         let snapshot = Snapshot {
             sequence: self.sequence,

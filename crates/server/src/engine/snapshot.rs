@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use powerwall_gateway::{DataKind, UpstreamStats};
+use powerwall_gateway::{DataKind, QueryActivity, UpstreamStats};
 use tokio::time::Instant;
 
 use super::fallback::FallbackView;
@@ -164,6 +164,8 @@ pub struct AdminView {
     pub fresh_until: BTreeMap<DataKind, Instant>,
     /// Network-error log bookkeeping: rate-limit buckets and summary tallies.
     pub network_log_entries: (usize, usize),
+    /// The poll plan as the gateway sees it: per query, tier, period, last fetch, rate.
+    pub plan: Vec<QueryActivity>,
 }
 
 impl Snapshot {

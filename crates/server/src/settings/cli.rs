@@ -145,6 +145,36 @@ pub struct Cli {
     )]
     pub cache_expire: u64,
 
+    /// Seconds between refreshes of the detail tier: the TEDAPI full controller query and
+    /// Powerwall 3 per-unit components; local-API battery blocks, vitals, strings, operation.
+    #[arg(
+        long,
+        env = "PW_POLL_DETAIL",
+        value_name = "PW_POLL_DETAIL",
+        default_value_t = 30
+    )]
+    pub poll_detail: u64,
+
+    /// Seconds between refreshes of the slow tier: firmware, lifetime energy counters,
+    /// `/api/status`.
+    #[arg(
+        long,
+        env = "PW_POLL_SLOW",
+        value_name = "PW_POLL_SLOW",
+        default_value_t = 60
+    )]
+    pub poll_slow: u64,
+
+    /// Seconds between refreshes of the config tier: TEDAPI `config.json` (site, reserve,
+    /// mode), the site name.
+    #[arg(
+        long,
+        env = "PW_POLL_CONFIG",
+        value_name = "PW_POLL_CONFIG",
+        default_value_t = 300
+    )]
+    pub poll_config: u64,
+
     /// Longest age, in seconds, of last-good data served while the gateway fails.
     #[arg(
         long,

@@ -62,6 +62,7 @@ mod tests {
             cache_file: None,
             timeout: Duration::from_secs(7),
             poll_interval: Duration::from_secs(poll_secs),
+            tiers: powerwall_gateway::QueryTiers::with_fast(Duration::from_secs(poll_secs)),
         }
     }
 

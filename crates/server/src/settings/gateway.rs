@@ -10,7 +10,7 @@ use powerwall_gateway::local::{AuthMode, LocalConfig};
 use powerwall_gateway::select::{ModeSettings, select_mode};
 use powerwall_gateway::tedapi::client::{TedapiAuthMode, TedapiConfig};
 use powerwall_gateway::tedapi::wire::ApiVersion;
-use powerwall_gateway::{AccessMode, Secret};
+use powerwall_gateway::{AccessMode, QueryTiers, Secret};
 
 use super::SettingsError;
 use super::cloud_source::{CloudInputs, ControlLinkConfig, cloud_config};
@@ -110,6 +110,8 @@ pub struct GatewaySettings {
     pub source: GatewaySource,
     /// Seconds between polls of this gateway.
     pub poll_interval: Duration,
+    /// How often each tier of queries runs (fast = `poll_interval`).
+    pub tiers: QueryTiers,
     /// Connect and read timeout of every request to this gateway.
     pub timeout: Duration,
     /// Tesla energy-site id (cloud modes).
@@ -153,6 +155,8 @@ pub struct ConnectionInputs {
     pub timeout: Duration,
     /// Poll interval (also the TEDAPI client's cache lifetime).
     pub poll_interval: Duration,
+    /// The query tiers (fast = `poll_interval`).
+    pub tiers: QueryTiers,
 }
 
 /// Client knobs shared by every gateway (`PW_AUTH_MODE`, `PW_TEDAPI_*`, `PW_POOL_MAXSIZE`).
@@ -291,6 +295,7 @@ fn tedapi_config(
         timeout: inputs.timeout,
         pool_max_idle: defaults.pool_max_idle,
         cache_ttl: inputs.poll_interval,
+        tiers: inputs.tiers,
         customer_password: None,
     })
 }
@@ -311,6 +316,7 @@ mod tests {
             cache_file: None,
             timeout: Duration::from_secs(7),
             poll_interval: Duration::from_secs(9),
+            tiers: powerwall_gateway::QueryTiers::with_fast(Duration::from_secs(9)),
         }
     }
 

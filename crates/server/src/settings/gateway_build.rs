@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use powerwall_gateway::{AccessMode, Secret};
+use powerwall_gateway::{AccessMode, QueryTiers, Secret};
 
 use super::SettingsError;
 use super::cloud_source::{CloudInputs, hybrid_control};
@@ -32,6 +32,8 @@ pub(super) struct EntryDefaults {
     pub cache_file: Option<PathBuf>,
     /// `PW_CACHE_EXPIRE`.
     pub poll_interval: Duration,
+    /// `PW_POLL_DETAIL`, `PW_POLL_SLOW`, `PW_POLL_CONFIG` (fast is replaced per gateway).
+    pub tiers: QueryTiers,
     /// `PW_TIMEOUT`.
     pub timeout: Duration,
     /// Client knobs every gateway shares.
@@ -108,6 +110,14 @@ fn build_gateway(
         .poll_interval
         .map_or(defaults.poll_interval, Duration::from_secs);
     let timeout = entry.timeout.map_or(defaults.timeout, Duration::from_secs);
+    let tier = |own: Option<u64>, default: Duration| own.map_or(default, Duration::from_secs);
+    let tiers = QueryTiers {
+        fast: poll_interval,
+        detail: tier(entry.poll_detail, defaults.tiers.detail),
+        slow: tier(entry.poll_slow, defaults.tiers.slow),
+        config: tier(entry.poll_config, defaults.tiers.config),
+    }
+    .normalized();
     let timezone = entry
         .timezone
         .clone()
@@ -127,6 +137,7 @@ fn build_gateway(
         cache_file: cache_file.clone(),
         timeout,
         poll_interval,
+        tiers,
     };
     let auth_dir = entry
         .authpath
@@ -169,6 +180,11 @@ fn build_gateway(
         kind: entry.kind,
         timezone,
         poll_interval,
+        tiers: QueryTiers {
+            fast: poll_interval,
+            ..tiers
+        }
+        .normalized(),
         source,
         timeout,
         site_id: entry.site_id.clone(),
@@ -331,6 +347,7 @@ mod tests {
             auth_path: "/auth".to_owned(),
             cache_file: None,
             poll_interval: Duration::from_secs(5),
+            tiers: QueryTiers::default(),
             timeout: Duration::from_secs(5),
             client: ClientDefaults {
                 auth_mode: String::new(),

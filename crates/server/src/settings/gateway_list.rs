@@ -11,7 +11,7 @@ use super::gateway::SiteKind;
 use super::lax;
 
 /// Every key a gateway entry may have (pypowerwall-server's, then our extensions).
-pub(super) const GATEWAY_KEYS: [&str; 18] = [
+pub(super) const GATEWAY_KEYS: [&str; 21] = [
     "id",
     "name",
     "host",
@@ -27,6 +27,9 @@ pub(super) const GATEWAY_KEYS: [&str; 18] = [
     "fleetapi",
     "type",
     "poll_interval",
+    "poll_detail",
+    "poll_slow",
+    "poll_config",
     "timeout",
     "cache_file",
     "site_id",
@@ -57,6 +60,12 @@ pub(super) struct GatewayEntry {
     pub kind: SiteKind,
     /// Seconds.
     pub poll_interval: Option<u64>,
+    /// Seconds of the detail tier.
+    pub poll_detail: Option<u64>,
+    /// Seconds of the slow tier.
+    pub poll_slow: Option<u64>,
+    /// Seconds of the config tier.
+    pub poll_config: Option<u64>,
     /// Seconds.
     pub timeout: Option<u64>,
     pub cache_file: Option<PathBuf>,
@@ -151,6 +160,9 @@ pub(super) fn parse_entry(
                 }
             }
             "poll_interval" => parsed.poll_interval = seconds()?,
+            "poll_detail" => parsed.poll_detail = seconds()?,
+            "poll_slow" => parsed.poll_slow = seconds()?,
+            "poll_config" => parsed.poll_config = seconds()?,
             "timeout" => parsed.timeout = seconds()?,
             "cache_file" => parsed.cache_file = text()?.map(PathBuf::from),
             "site_id" => parsed.site_id = text()?,

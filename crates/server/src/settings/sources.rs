@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use powerwall_gateway::QueryTiers;
 use powerwall_gateway::fleet::http1_forced;
 
 use super::SettingsError;
@@ -204,6 +205,10 @@ fn single(
             kind: SiteKind::Powerwall,
             timezone: cli.timezone.clone(),
             poll_interval: poll_interval_of(SINGLE_GATEWAY_ID, &source, poll_interval(cli)),
+            tiers: tiers(
+                cli,
+                poll_interval_of(SINGLE_GATEWAY_ID, &source, poll_interval(cli)),
+            ),
             source,
             timeout: timeout(cli),
             site_id: cli.siteid.clone().filter(|id| !id.trim().is_empty()),
@@ -228,6 +233,7 @@ fn single_inputs(cli: &Cli) -> ConnectionInputs {
         cache_file: single_cache_file(cli),
         timeout: timeout(cli),
         poll_interval: poll_interval(cli),
+        tiers: tiers(cli, poll_interval(cli)),
     }
 }
 
@@ -273,6 +279,7 @@ fn entry_defaults(cli: &Cli) -> EntryDefaults {
         auth_path: cli.auth_path.clone(),
         cache_file: cli.cache_file.clone(),
         poll_interval: poll_interval(cli),
+        tiers: tiers(cli, poll_interval(cli)),
         timeout: timeout(cli),
         client: client_defaults(cli),
         cloud: cloud_defaults(cli, ""),
@@ -282,6 +289,18 @@ fn entry_defaults(cli: &Cli) -> EntryDefaults {
 /// `PW_CACHE_EXPIRE` (at least 1 s).
 pub(super) fn poll_interval(cli: &Cli) -> Duration {
     Duration::from_secs(cli.cache_expire.max(1))
+}
+
+/// The query tiers around the poll period `fast` (`PW_POLL_DETAIL`, `PW_POLL_SLOW`,
+/// `PW_POLL_CONFIG`, each at least the poll period).
+pub(super) fn tiers(cli: &Cli, fast: Duration) -> QueryTiers {
+    QueryTiers {
+        fast,
+        detail: Duration::from_secs(cli.poll_detail.max(1)),
+        slow: Duration::from_secs(cli.poll_slow.max(1)),
+        config: Duration::from_secs(cli.poll_config.max(1)),
+    }
+    .normalized()
 }
 
 /// `PW_TIMEOUT` (at least 1 s).

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use serde_json::{Value, json};
 
 use super::transport::{Method, OCTET_STREAM, Outgoing, Sent, basic_authorization, status_error};
-use super::{DEFAULT_TIMEZONE, TedapiAuthMode, TedapiClient};
+use super::{DEFAULT_TIMEZONE, TedapiAuthMode, TedapiClient, query};
 use crate::GatewayError;
 use crate::tedapi::wire::parse_din;
 
@@ -75,7 +75,9 @@ impl TedapiClient {
                 self.token().await?;
             }
         }
-        let body = self.request(Method::Get, DIN_PATH, Vec::new()).await?;
+        let body = self
+            .request(Method::Get, DIN_PATH, query::DIN, Vec::new())
+            .await?;
         let din = parse_din(&body).map_err(|err| err.into_gateway_error(DIN_PATH))?;
         tracing::info!(
             din,
@@ -84,10 +86,12 @@ impl TedapiClient {
         );
         // Only this task sets the DIN (under the connect lock), so the set cannot fail.
         let _ = self.din.set(din.clone());
-        if let Err(err) = self.firmware_for(&din).await {
+        // Through the tiers' slots, so the first poll reuses these answers.
+        let tiers = self.config.tiers;
+        if let Err(err) = self.firmware_for(&din, tiers.slow).await {
             tracing::warn!(error = %err, "firmware version unknown");
         }
-        self.config_for(&din).await.map(|_| ())
+        self.config_for(&din, tiers.config).await.map(|_| ())
     }
 
     /// The DIN, connecting first when it is not known yet.
@@ -108,6 +112,7 @@ impl TedapiClient {
         let probe = Outgoing {
             method: Method::Get,
             path: PROBE_PATH.to_owned(),
+            query: query::PROBE.to_owned(),
             authorization: basic_authorization(self.config.gateway_password.expose()),
             content_type: OCTET_STREAM,
             body: Vec::new(),
@@ -141,6 +146,7 @@ impl TedapiClient {
         let login = Outgoing {
             method: Method::Post,
             path: LOGIN_PATH.to_owned(),
+            query: query::LOGIN.to_owned(),
             // The login itself carries no credential header; the password is in the body.
             authorization: String::new(),
             // §2.12 quirk: the session's octet-stream label stays on the JSON login.

@@ -10,8 +10,8 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::TedapiClient;
 use super::transport::Method;
+use super::{TedapiClient, query};
 use crate::GatewayError;
 use crate::tedapi::convert::FirmwareInfo;
 use crate::tedapi::wire::{QueryRole, TedapiRequest, TedapiResponse, parse_response};
@@ -37,6 +37,8 @@ pub(crate) struct Slot<T> {
 struct SlotState<T> {
     value: Option<(Instant, Arc<T>)>,
     last_error: Option<GatewayError>,
+    /// When the last fetch failed (cleared by a success).
+    failed_at: Option<Instant>,
 }
 
 impl<T> Default for Slot<T> {
@@ -46,6 +48,7 @@ impl<T> Default for Slot<T> {
             state: Mutex::new(SlotState {
                 value: None,
                 last_error: None,
+                failed_at: None,
             }),
             attempts: AtomicU64::new(0),
         }
@@ -72,6 +75,25 @@ impl<T> Slot<T> {
     /// The cached answer if it is younger than `ttl`, without waiting for a running fetch.
     pub(crate) fn fresh(&self, now: Instant, ttl: Duration) -> Option<Arc<T>> {
         fresh_value(&self.lock_state(), now, ttl)
+    }
+
+    /// The last answer if it is younger than `max_age` (a slower tier's answer kept through a
+    /// failed refresh).
+    pub(crate) fn last_within(&self, now: Instant, max_age: Duration) -> Option<Arc<T>> {
+        let state = self.lock_state();
+        let (stamp, value) = state.value.as_ref()?;
+        (now.saturating_duration_since(*stamp) <= max_age).then(|| Arc::clone(value))
+    }
+
+    /// The last failure if the last fetch failed less than `within` ago (a slower tier does
+    /// not ask again before its period is over, whether its last answer came or not).
+    pub(crate) fn recent_failure(&self, now: Instant, within: Duration) -> Option<GatewayError> {
+        let state = self.lock_state();
+        let failed_at = state.failed_at?;
+        if now.saturating_duration_since(failed_at) >= within {
+            return None;
+        }
+        state.last_error.as_ref().map(GatewayError::replay)
     }
 
     /// The last answer whatever its age (firmware facts survive a failed refresh, §3.1).
@@ -130,10 +152,12 @@ impl<T> Slot<T> {
                 let value = Arc::new(value);
                 state.value = Some((now(), Arc::clone(&value)));
                 state.last_error = None;
+                state.failed_at = None;
                 Ok(value)
             }
             Err(error) => {
                 state.last_error = Some(error.replay());
+                state.failed_at = Some(now());
                 Err(error)
             }
         };
@@ -190,21 +214,22 @@ impl TedapiClient {
     pub(crate) async fn send_tedapi(
         &self,
         request: &TedapiRequest,
+        name: &str,
     ) -> Result<TedapiResponse, GatewayError> {
         let path = request.path();
         let body = match self.config.auth_mode {
             super::TedapiAuthMode::Basic => request.to_basic_body(),
             super::TedapiAuthMode::Bearer => request.to_bearer_body(),
         };
-        let answer = self.request(Method::Post, &path, body).await?;
+        let answer = self.request(Method::Post, &path, name, body).await?;
         parse_response(&answer).map_err(|err| err.into_gateway_error(&path))
     }
 
     /// Sends a GraphQL query and returns its JSON document.
-    async fn query(&self, request: TedapiRequest) -> Result<Value, GatewayError> {
+    async fn query(&self, request: TedapiRequest, name: &str) -> Result<Value, GatewayError> {
         let path = request.path();
         let answer = self
-            .send_tedapi(&request)
+            .send_tedapi(&request, name)
             .await?
             .into_query()
             .map_err(|err| err.into_gateway_error(&path))?;
@@ -219,15 +244,19 @@ impl TedapiClient {
         answer.json().map_err(|err| err.into_gateway_error(&path))
     }
 
-    /// `config.json`, cached.
-    pub(crate) async fn config_document(&self) -> Result<Arc<Value>, GatewayError> {
+    /// `config.json`, cached for `ttl`.
+    pub(crate) async fn config_document(&self, ttl: Duration) -> Result<Arc<Value>, GatewayError> {
         let din = self.gateway_din().await?;
-        self.config_for(&din).await
+        self.config_for(&din, ttl).await
     }
 
-    /// `config.json` of the gateway `din`, cached (the connect sequence calls it directly).
-    pub(crate) async fn config_for(&self, din: &str) -> Result<Arc<Value>, GatewayError> {
-        let ttl = self.config.cache_ttl;
+    /// `config.json` of the gateway `din`, cached for `ttl` (the connect sequence calls it
+    /// directly).
+    pub(crate) async fn config_for(
+        &self,
+        din: &str,
+        ttl: Duration,
+    ) -> Result<Arc<Value>, GatewayError> {
         self.documents
             .config
             .get_or_fetch(
@@ -238,7 +267,7 @@ impl TedapiClient {
                     let request = TedapiRequest::config(din);
                     let path = request.path();
                     let file = self
-                        .send_tedapi(&request)
+                        .send_tedapi(&request, query::CONFIG)
                         .await?
                         .into_config()
                         .map_err(|err| err.into_gateway_error(&path))?;
@@ -248,47 +277,64 @@ impl TedapiClient {
             .await
     }
 
-    /// The DeviceController answer to the basic (`Full = false`) or full query, cached.
-    pub(crate) async fn controller_document(&self, full: bool) -> Result<Arc<Value>, GatewayError> {
+    /// The DeviceController answer to the basic (`Full = false`) or full query, cached for `ttl`.
+    pub(crate) async fn controller_document(
+        &self,
+        full: bool,
+        ttl: Duration,
+    ) -> Result<Arc<Value>, GatewayError> {
         let din = self.gateway_din().await?;
-        let (slot, role) = if full {
-            (&self.documents.controller, QueryRole::DeviceControllerFull)
+        let (slot, role, name) = if full {
+            (
+                &self.documents.controller,
+                QueryRole::DeviceControllerFull,
+                query::CONTROLLER,
+            )
         } else {
-            (&self.documents.status, QueryRole::DeviceControllerBasic)
+            (
+                &self.documents.status,
+                QueryRole::DeviceControllerBasic,
+                query::STATUS,
+            )
         };
         let version = self.config.api_version;
         slot.get_or_fetch(
             || self.now(),
-            self.config.cache_ttl,
+            ttl,
             self.lock_wait(),
             || async {
                 let request = TedapiRequest::query(version, role, &din)?;
-                self.query(request).await
+                self.query(request, name).await
             },
         )
         .await
     }
 
-    /// Firmware version and git hash from the system-info request, cached; after a failure the
-    /// last answer is kept by the caller ([`Slot::last`]).
-    pub(crate) async fn firmware(&self) -> Result<Arc<FirmwareInfo>, GatewayError> {
+    /// Firmware version and git hash from the system-info request, cached for `ttl`; after a
+    /// failure the last answer is kept by the caller ([`Slot::last`]).
+    pub(crate) async fn firmware(&self, ttl: Duration) -> Result<Arc<FirmwareInfo>, GatewayError> {
         let din = self.gateway_din().await?;
-        self.firmware_for(&din).await
+        self.firmware_for(&din, ttl).await
     }
 
-    /// The system info of the gateway `din`, cached (the connect sequence calls it directly).
-    pub(crate) async fn firmware_for(&self, din: &str) -> Result<Arc<FirmwareInfo>, GatewayError> {
+    /// The system info of the gateway `din`, cached for `ttl` (the connect sequence calls it
+    /// directly).
+    pub(crate) async fn firmware_for(
+        &self,
+        din: &str,
+        ttl: Duration,
+    ) -> Result<Arc<FirmwareInfo>, GatewayError> {
         self.documents
             .firmware
             .get_or_fetch(
                 || self.now(),
-                self.config.cache_ttl,
+                ttl,
                 self.lock_wait(),
                 || async {
                     let request = TedapiRequest::system_info(din);
                     let path = request.path();
                     let info = self
-                        .send_tedapi(&request)
+                        .send_tedapi(&request, query::FIRMWARE)
                         .await?
                         .into_system_info()
                         .map_err(|err| err.into_gateway_error(&path))?;
@@ -304,17 +350,19 @@ impl TedapiClient {
             .await
     }
 
-    /// A components query (PW3), cached in `slot`.
+    /// A components query (PW3) called `name`, cached in `slot` for `ttl`.
     pub(crate) async fn components(
         &self,
         slot: &Slot<Value>,
         request: TedapiRequest,
+        name: &str,
+        ttl: Duration,
     ) -> Result<Arc<Value>, GatewayError> {
         slot.get_or_fetch(
             || self.now(),
-            self.config.cache_ttl,
+            ttl,
             self.lock_wait(),
-            || self.query(request),
+            || self.query(request, name),
         )
         .await
     }

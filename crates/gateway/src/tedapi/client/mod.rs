@@ -10,6 +10,7 @@ mod connect;
 mod documents;
 mod native;
 mod plan;
+pub mod query;
 mod transport;
 
 use std::sync::atomic::AtomicBool;
@@ -32,6 +33,7 @@ use super::wire::ApiVersion;
 use crate::http::{GatewayHttpSettings, gateway_client};
 use crate::local::GatewayHost;
 use crate::policy::{Clock, GatewayGuard, InFlightGate, TokioClock};
+use crate::poll::{ActivityLog, PollAnswers, PollRequest, QueryActivity, QueryTiers};
 use crate::{
     AccessMode, DataKind, GatewayAccess, GatewayError, RawBody, Secret, UpstreamCounters,
     UpstreamStats,
@@ -83,8 +85,10 @@ pub struct TedapiConfig {
     pub timeout: Duration,
     /// Idle keep-alive connections kept; 0 disables keep-alive.
     pub pool_max_idle: usize,
-    /// Lifetime of every cached TEDAPI answer (`PW_CACHE_EXPIRE`).
+    /// Lifetime of a cached TEDAPI answer served to passthrough reads (`PW_CACHE_EXPIRE`).
     pub cache_ttl: Duration,
+    /// How often each query runs in polls (fast = the poll period).
+    pub tiers: QueryTiers,
     /// Customer password of the gateway's classic API (§2.14); `None` or empty uses the last
     /// five characters of the gateway password, as TEDAPI-era gateways do.
     pub customer_password: Option<Secret>,
@@ -101,6 +105,7 @@ impl TedapiConfig {
             timeout: DEFAULT_TEDAPI_TIMEOUT,
             pool_max_idle: crate::local::DEFAULT_POOL_MAX_IDLE,
             cache_ttl: DEFAULT_CACHE_TTL,
+            tiers: QueryTiers::with_fast(DEFAULT_CACHE_TTL),
             customer_password: None,
         }
     }
@@ -135,6 +140,8 @@ pub struct TedapiClient {
     boot: Mutex<Option<BootEstimate>>,
     /// Customer token and failure back-off of the classic API (§2.14).
     native: native::NativeState,
+    /// Requests per query over the last minutes (`/health` plan).
+    activity: ActivityLog,
 }
 
 impl TedapiClient {
@@ -175,6 +182,7 @@ impl TedapiClient {
             config,
             transport,
             guard: GatewayGuard::new(Arc::clone(&clock)),
+            activity: ActivityLog::new(Arc::clone(&clock)),
             clock,
             counters: UpstreamCounters::default(),
             in_flight: InFlightGate::new(),
@@ -220,7 +228,30 @@ impl GatewayAccess for TedapiClient {
     }
 
     async fn fetch(&self, kind: DataKind) -> Result<Value, GatewayError> {
-        self.document(kind).await
+        let mut answers = self
+            .poll_documents(PollRequest {
+                kinds: &[kind],
+                refresh: false,
+            })
+            .await;
+        match answers.pop() {
+            Some((_, answer)) => answer,
+            None => Err(GatewayError::Empty {
+                path: kind.local_path().to_owned(),
+            }),
+        }
+    }
+
+    async fn poll(&self, request: PollRequest<'_>) -> PollAnswers {
+        self.poll_documents(request).await
+    }
+
+    fn plan_activity(&self) -> Vec<QueryActivity> {
+        let tiers = self.config.tiers;
+        self.activity.report(|name| {
+            let tier = query::tier_of(name);
+            (Some(tier), tiers.period(tier))
+        })
     }
 
     async fn fetch_raw(&self, path: &str) -> Result<RawBody, GatewayError> {
@@ -238,3 +269,5 @@ mod test_fake;
 mod tests;
 #[cfg(test)]
 mod tests_native;
+#[cfg(test)]
+mod tests_poll;

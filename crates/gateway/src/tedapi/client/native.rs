@@ -13,9 +13,9 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::TedapiClient;
 use super::connect::LOGIN_PATH;
 use super::transport::{Incoming, Method, Outgoing, bearer_authorization};
+use super::{TedapiClient, query};
 use crate::GatewayError;
 
 /// The classic API path whose energy counters are merged.
@@ -86,15 +86,22 @@ impl NativeState {
 }
 
 impl TedapiClient {
-    /// The gateway's own aggregates, when the classic API answers: fresh from the cache, else
-    /// one bounded attempt unless a recent failure says to leave it alone. Never an error.
-    pub(crate) async fn native_aggregates(&self) -> Option<Arc<Value>> {
-        let ttl = self.config.cache_ttl;
+    /// The gateway's own aggregates, when the classic API answers: from the cache while younger
+    /// than `ttl`, else one bounded attempt unless a recent failure says to leave it alone. Never
+    /// an error: after a failure the last answer is kept a while (lifetime counters only grow,
+    /// so a few minutes' old counter beats none).
+    pub(crate) async fn native_aggregates(&self, ttl: Duration) -> Option<Arc<Value>> {
         if let Some(cached) = self.documents.native.fresh(self.clock.now(), ttl) {
             return Some(cached);
         }
+        let kept = || {
+            self.documents.native.last_within(
+                self.clock.now(),
+                ttl.saturating_mul(3) + NATIVE_RETRY_AFTER_FAILURE,
+            )
+        };
         if self.native_backing_off() {
-            return None;
+            return kept();
         }
         let bound = self.config.timeout;
         let attempt = self.documents.native.get_or_fetch(
@@ -107,12 +114,12 @@ impl TedapiClient {
             Ok(Ok(document)) => Some(document),
             Ok(Err(err)) => {
                 tracing::debug!(error = %err, "gateway classic API unavailable: no lifetime energy");
-                None
+                kept()
             }
             Err(_) => {
                 tracing::debug!(timeout = ?bound, "gateway classic API too slow: no lifetime energy");
                 self.native_failed();
-                None
+                kept()
             }
         }
     }
@@ -182,6 +189,7 @@ impl TedapiClient {
         let request = Outgoing {
             method: Method::Get,
             path: NATIVE_AGGREGATES_PATH.to_owned(),
+            query: query::ENERGY.to_owned(),
             authorization: bearer_authorization(token),
             content_type: super::OCTET_STREAM,
             body: Vec::new(),
@@ -212,6 +220,7 @@ impl TedapiClient {
         let login = Outgoing {
             method: Method::Post,
             path: LOGIN_PATH.to_owned(),
+            query: query::ENERGY_LOGIN.to_owned(),
             authorization: String::new(),
             content_type: FORM,
             body: customer_login_body(password),

@@ -75,7 +75,7 @@ async fn documents_match_the_golden_files_and_are_cached() {
     let fake = FakeGateway::pw2();
     let client = client_over(&fake, TedapiAuthMode::Basic);
     let expected = |name: &str| fixture(&format!("expected/pw2-simulator/{name}"));
-    // Status first: it sends the full query, which the other documents then reuse from the cache.
+    // Each document alone, as passthrough reads do: its queries come from the tiers' slots.
     let cases = [
         (DataKind::Status, "api.status.json"),
         (DataKind::Aggregates, "api.meters.aggregates.json"),
@@ -108,10 +108,10 @@ async fn documents_match_the_golden_files_and_are_cached() {
     vitals["VITALS"]["timestamp"] = Value::Null;
     golden["VITALS"]["timestamp"] = Value::Null;
     assert_eq!(vitals, golden);
-    // One of each query within the TTL (probe, din, firmware, config, full, basic), plus a second
-    // firmware request from /api/status: the failed one at connect is not cached; plus the
+    // One of each query within its tier (probe, din, firmware, config, full, basic): the
+    // firmware refused at connect is not asked again before the slow tier's period; plus the
     // customer login and the classic aggregates of §2.14 (404 here: then left alone for 300 s).
-    assert_eq!(client.upstream().requests, 9);
+    assert_eq!(client.upstream().requests, 8);
     assert_eq!(fake.queries(QueryRole::DeviceControllerBasic), 1);
     assert_eq!(fake.queries(QueryRole::DeviceControllerFull), 1);
 
@@ -150,10 +150,11 @@ async fn concurrent_fetches_share_one_exchange_and_one_request_is_in_flight() {
     }
     assert_eq!(fake.max_active.load(Ordering::SeqCst), 1);
     assert_eq!(fake.queries(QueryRole::DeviceControllerBasic), 1);
+    // Aggregates are complete (remote meters from the full controller) in every poll.
     assert_eq!(
         fake.requests().len(),
-        7,
-        "probe, din, firmware, config, basic, customer login, classic aggregates"
+        8,
+        "probe, din, firmware, config, basic, full, customer login, classic aggregates"
     );
 }
 

@@ -12,6 +12,7 @@ use super::test_fake::{FakeGateway, client_over, client_with_clock, config, fixt
 use super::transport::{Incoming, Outgoing, TransportError};
 use super::*;
 use crate::policy::ManualClock;
+use crate::poll::DEFAULT_SLOW_PERIOD;
 use crate::tedapi::wire::QueryRole;
 
 fn native_document() -> Value {
@@ -115,11 +116,11 @@ async fn lifetime_energy_comes_from_the_classic_api_and_the_token_is_reused() {
     assert_eq!(login.content_type, "application/x-www-form-urlencoded");
     assert_eq!(client.upstream().logins, 1);
 
-    // Within the TTL: cached, nothing sent.
+    // Within the slow tier: cached, nothing sent.
     client.fetch(DataKind::Aggregates).await.expect("cached");
     assert_eq!(fake.sent_to(NATIVE_AGGREGATES_PATH), 1);
-    // After the TTL: read again with the same token.
-    clock.advance(Duration::from_secs(10));
+    // After the slow tier's period: read again with the same token.
+    clock.advance(DEFAULT_SLOW_PERIOD + Duration::from_secs(1));
     let raw = client
         .fetch_raw("/api/meters/aggregates")
         .await
@@ -158,7 +159,7 @@ async fn a_refused_customer_token_logs_in_again_once() {
         .expect("aggregates");
     // The gateway forgets the token (reboot): the next read is refused once.
     logins.fetch_add(1, Ordering::SeqCst);
-    clock.advance(Duration::from_secs(10));
+    clock.advance(DEFAULT_SLOW_PERIOD + Duration::from_secs(1));
     let before = fake.requests().len();
     let aggregates = client
         .fetch(DataKind::Aggregates)

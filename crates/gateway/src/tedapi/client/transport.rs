@@ -35,6 +35,9 @@ pub(crate) struct Outgoing {
     pub(crate) method: Method,
     /// Path on the gateway, e.g. `/tedapi/v1`.
     pub(crate) path: String,
+    /// What the request asks for (`status`, `config`, `components <DIN>`, …): its line in
+    /// `/health`'s plan.
+    pub(crate) query: String,
     /// The `Authorization` header value (a credential: never printed).
     pub(crate) authorization: String,
     /// The `Content-Type` header value ([`OCTET_STREAM`] on every TEDAPI request).
@@ -47,6 +50,7 @@ impl fmt::Debug for Outgoing {
         f.debug_struct("Outgoing")
             .field("method", &self.method)
             .field("path", &self.path)
+            .field("query", &self.query)
             .field("authorization", &"***")
             .field("content_type", &self.content_type)
             .field("body_len", &self.body.len())
@@ -220,6 +224,7 @@ impl TedapiClient {
         } else {
             self.counters.request();
         }
+        self.activity.record(&request.query);
         let path = request.path.clone();
         match self.transport.send(request).await {
             Ok(answer) => {
@@ -252,6 +257,7 @@ impl TedapiClient {
         &self,
         method: Method,
         path: &str,
+        query: &str,
         body: Vec<u8>,
     ) -> Result<Bytes, GatewayError> {
         let (authorization, sent) = match self.config.auth_mode {
@@ -261,6 +267,7 @@ impl TedapiClient {
         let outgoing = Outgoing {
             method,
             path: path.to_owned(),
+            query: query.to_owned(),
             authorization,
             content_type: OCTET_STREAM,
             body,

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
-use powerwall_gateway::DataKind;
+use powerwall_gateway::{DataKind, Tier};
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
@@ -243,5 +243,35 @@ fn gateway_block(state: &AppState, snapshot: &Snapshot, now: Instant) -> Value {
         "upstream_logins": health.upstream.logins,
         "upstream_errors": health.upstream.errors,
         "data_age_seconds": data_age,
+        "plan": plan_block(snapshot, state.freshness().poll_interval, now),
+    })
+}
+
+/// The poll plan as the gateway sees it (issue 18): per query its tier, period, last fetch and
+/// requests per minute over the last 5 minutes, plus the total rate.
+fn plan_block(snapshot: &Snapshot, poll_interval: std::time::Duration, now: Instant) -> Value {
+    let rows = &snapshot.admin.plan;
+    let queries: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            let period = match (row.period, row.tier) {
+                (Some(period), _) => Some(period),
+                (None, Some(Tier::Fast)) => Some(poll_interval),
+                (None, _) => None,
+            };
+            json!({
+                "query": row.query,
+                "tier": row.tier,
+                "period_seconds": period.map(|period| period.as_secs_f64()),
+                "last_fetch_age_seconds": seconds_since(now, row.last_fetch),
+                "requests_last_5_minutes": row.requests_in_window,
+                "requests_per_minute": round1(row.per_minute),
+            })
+        })
+        .collect();
+    let total: f64 = rows.iter().map(|row| row.per_minute).sum();
+    json!({
+        "requests_per_minute": round1(total),
+        "queries": queries,
     })
 }
