@@ -42,10 +42,13 @@ const ROUTES: [&str; 12] = [
 /// so that both readers see the same physical state whenever they poll.
 const FROZEN_EPOCH: f64 = 1_780_000_000.0;
 
-/// Our poll period in tests is 1 s: after the routes carry data we wait a few periods, then take
-/// this many samples this far apart, and every sample must match (a defect that comes and goes
-/// between polls fails too).
-const SAMPLES: usize = 3;
+/// Our poll period in tests is 1 s and the slower tiers are short ([`TIERS`]): after the routes
+/// carry data we wait a few periods, then take this many samples this far apart, across the
+/// boundaries of every tier, and every sample must match (a defect that comes and goes between
+/// polls or tiers fails too).
+const SAMPLES: usize = 4;
+/// Detail, slow and config tiers of a few seconds, so the samples cross their refreshes.
+const TIERS: [&str; 6] = ["--poll-detail", "2", "--poll-slow", "3", "--poll-config", "4"];
 const SAMPLE_GAP: Duration = Duration::from_millis(1500);
 const SETTLE: Duration = Duration::from_secs(3);
 
@@ -212,8 +215,8 @@ async fn check(test: &str, topology: TopologyKind, mode: OracleMode) {
     let dir = tempfile::tempdir().expect("temp dir");
     let relay = Relay::start(dir.path(), sim.addr());
     let (server, _server_dir) = match mode {
-        OracleMode::Local => server(&sim.host(), "password", &[]).await,
-        OracleMode::Tedapi => tedapi_server(&sim.host(), "ABCDEFGHIJ", &[]).await,
+        OracleMode::Local => server(&sim.host(), "password", &TIERS).await,
+        OracleMode::Tedapi => tedapi_server(&sim.host(), "ABCDEFGHIJ", &TIERS).await,
     };
     // The oracle runs while our server does its first polls.
     let oracle_dir = tempfile::tempdir().expect("oracle dir");
