@@ -413,3 +413,62 @@ fn the_example_file_parses() {
     assert!(matches!(s.gateways[2].source, GatewaySource::Hybrid { .. }));
     assert_eq!(s.default_gateway().id, "home");
 }
+
+#[test]
+fn query_tiers_come_from_the_flags_and_each_gateway_may_set_its_own() {
+    let single = settings(&[
+        "--host",
+        "10.0.2.60",
+        "--gw-pwd",
+        "GWPASSWORD",
+        "--cache-expire",
+        "5",
+        "--poll-detail",
+        "20",
+        "--poll-slow",
+        "90",
+        "--poll-config",
+        "600",
+    ])
+    .unwrap();
+    let tiers = single.gateways[0].tiers;
+    assert_eq!(
+        (tiers.fast, tiers.detail, tiers.slow, tiers.config),
+        (
+            Duration::from_secs(5),
+            Duration::from_secs(20),
+            Duration::from_secs(90),
+            Duration::from_secs(600)
+        )
+    );
+    let GatewaySource::Tedapi(client) = &single.gateways[0].source else {
+        panic!("TEDAPI");
+    };
+    assert_eq!(client.tiers, tiers, "the client runs the same tiers");
+
+    let text = "gateways:\n  - {id: a, host: 10.0.2.60, gw_pwd: G, poll_detail: 15, poll_config: 120}\n  \
+                - {id: b, host: 10.0.2.61, gw_pwd: G, poll_interval: 45}\n";
+    let s = with_file(text, &["--poll-slow", "100"]).unwrap();
+    let [a, b] = &s.gateways[..] else {
+        panic!("two gateways");
+    };
+    assert_eq!(a.tiers.detail, Duration::from_secs(15));
+    assert_eq!(
+        a.tiers.slow,
+        Duration::from_secs(100),
+        "PW_POLL_SLOW default"
+    );
+    assert_eq!(a.tiers.config, Duration::from_secs(120));
+    // A slower tier never runs faster than the gateway's own poll.
+    assert_eq!(b.tiers.fast, Duration::from_secs(45));
+    assert_eq!(b.tiers.detail, Duration::from_secs(45));
+    assert_eq!(b.tiers.slow, Duration::from_secs(100));
+    assert_eq!(b.tiers.config, Duration::from_secs(300));
+    let typo = with_file(
+        "gateways:\n  - {id: a, host: 10.0.2.60, gw_pwd: G, poll_detial: 15}\n",
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(typo.contains("poll_detail"), "{typo}");
+}

@@ -279,8 +279,9 @@ impl TedapiClient {
             "/tedapi/status" => (*self.controller_document(false, ttl).await?).clone(),
             "/tedapi/controller" => (*self.controller_document(true, ttl).await?).clone(),
             "/tedapi/firmware" => {
-                // The SolarOnly probe reads this path: it shares the slow tier with the poll.
-                let firmware = self.firmware(self.config.tiers.slow).await?;
+                // The SolarOnly probe reads this path (every PW_TEDAPI_PROBE_INTERVAL): its
+                // answer also serves the slow tier of the polls (at most one request per probe).
+                let firmware = self.firmware(ttl).await?;
                 json!({"version": firmware.version, "git_hash": firmware.git_hash})
             }
             "/tedapi/components" => (*self.gateway_components(ttl).await?).clone(),
