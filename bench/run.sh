@@ -11,9 +11,18 @@
 # /ws/aggregate (server CPU and RSS, messages per client, fan-out lag, data age) and the gateway
 # requests per minute per gateway.
 #
+# Then the Telegraf part (issue 18): for local API pw2 and TEDAPI pw2, pw3 and pw3-multi, one
+# simulator and one server each (PW_CACHE_EXPIRE=5, default poll tiers) while the eight Telegraf
+# URLs are scraped every 5 s: gateway requests per minute in total, per path and, over TEDAPI,
+# per query (the simulator's `by_query`), beside the targets and the previous plan's figures, and
+# how old power, SOE and grid status were at each scrape.
+#
 # Knobs: BENCH_DURATION (seconds per wrk run, default 5), BENCH_GATEWAY_WINDOW (seconds of each
 # gateway-load run, default 30), BENCH_WS_CLIENTS (default 1000), BENCH_WS_WINDOW (seconds,
-# default 30), BENCH_ONLY=ws (skip the HTTP part). Installs wrk from Debian's packages when missing.
+# default 30), BENCH_TELEGRAF_WINDOW (seconds of the Telegraf scrape, default 60), BENCH_ONLY=ws
+# (only the WebSocket part) or BENCH_ONLY=telegraf (only the Telegraf part; it replaces its own
+# section of bench/last-result.md and keeps the rest). Installs wrk from Debian's packages when
+# missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,13 +39,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! command -v wrk >/dev/null; then
+ONLY=${BENCH_ONLY:-}
+case "$ONLY" in "" | ws | telegraf) ;; *) echo "BENCH_ONLY must be ws or telegraf" >&2; exit 2 ;; esac
+
+if [ -z "$ONLY" ] && ! command -v wrk >/dev/null; then
     echo "installing wrk (Debian package)"
     if [ "$(id -u)" = 0 ]; then apt-get install -y -q wrk >/dev/null; else sudo apt-get install -y -q wrk >/dev/null; fi
 fi
 
-cargo build --release -q --bin powerwall-server --bin powerwall-simulator --example fixed_body \
-    --example ws_load
+if [ "$ONLY" = telegraf ]; then
+    cargo build --release -q --bin powerwall-server --bin powerwall-simulator
+else
+    cargo build --release -q --bin powerwall-server --bin powerwall-simulator --example fixed_body \
+        --example ws_load
+fi
 BIN=target/release
 
 # Waits (bounded) for a line matching $2 in file $1 and prints it.
@@ -54,14 +70,16 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Starts a simulator of topology $1, prints its host:port.
+# Starts a simulator of topology $1 (files named after $2, default $1), prints its host:port.
+# Called in $(...), so the caller's PIDS does not see the pid: it is also written to sim-$2.pid.
 start_simulator() {
-    local name=$1
+    local name=$1 label=${2:-$1}
     "$BIN/powerwall-simulator" --bind 127.0.0.1:0 --topology "$name" \
-        >"$WORK/sim-$name.out" 2>"$WORK/sim-$name.err" &
+        >"$WORK/sim-$label.out" 2>"$WORK/sim-$label.err" &
     PIDS+=($!)
+    echo $! >"$WORK/sim-$label.pid"
     local url
-    url=$(wait_for_line "$WORK/sim-$name.out" "listening on" | awk '{print $NF}')
+    url=$(wait_for_line "$WORK/sim-$label.out" "listening on" | awk '{print $NF}')
     url=${url#https://}
     echo "${url%/}"
 }
@@ -71,13 +89,16 @@ cpu_seconds() {
     awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
 }
 
+# A run of one part keeps the other parts' results in $OUT.
+if [ "$ONLY" != telegraf ] || [ ! -f "$OUT" ]; then
 {
     echo "# Bench result"
     echo
     echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) · $(nproc) cores"
 } >"$OUT"
+fi
 
-if [ "${BENCH_ONLY:-}" != ws ]; then
+if [ -z "$ONLY" ]; then
 "$BIN/powerwall-simulator" --bind 127.0.0.1:0 >"$WORK/sim.out" 2>"$WORK/sim.err" &
 PIDS+=($!)
 SIM_URL=$(wait_for_line "$WORK/sim.out" "listening on" | awk '{print $NF}')
@@ -158,6 +179,7 @@ kill "$SERVER_PID" 2>/dev/null || true
 fi
 
 # --- Three gateways, WebSocket fan-out -------------------------------------------------------
+if [ "$ONLY" != telegraf ]; then
 WS_CLIENTS=${BENCH_WS_CLIENTS:-1000}
 WS_WINDOW=${BENCH_WS_WINDOW:-30}
 # Each client is a socket on both sides of loopback.
@@ -165,6 +187,7 @@ ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 HOME_SIM=$(start_simulator pw2)
 CABIN_SIM=$(start_simulator pw3)
 BARN_SIM=$(start_simulator pw3-multi)
+for topology in pw2 pw3 pw3-multi; do PIDS+=("$(cat "$WORK/sim-$topology.pid")"); done
 GATEWAYS="[{\"id\":\"home\",\"host\":\"$HOME_SIM\",\"password\":\"password\"},\
 {\"id\":\"cabin\",\"host\":\"$CABIN_SIM\",\"gw_pwd\":\"ABCDEFGHIJ\"},\
 {\"id\":\"barn\",\"host\":\"$BARN_SIM\",\"gw_pwd\":\"ABCDEFGHIJ\"}]"
@@ -237,4 +260,212 @@ print(f"| server RSS idle / peak with the clients / high-water mark | {int(idle_
 print()
 print(f"Gateway requests per minute per gateway ({float(gw_window):.0f} s, with and without the clients):{per_gateway}.")
 PY
+kill "$MULTI_PID" 2>/dev/null || true
+fi
+
+# --- Telegraf scrape: gateway requests per minute per mode (issue 18) ------------------------
+if [ "$ONLY" != ws ]; then
+TG_WINDOW=${BENCH_TELEGRAF_WINDOW:-60}
+TG_EXPIRE=5
+TG_SPECS=()
+for combo in local:pw2 tedapi:pw2 tedapi:pw3 tedapi:pw3-multi; do
+    mode=${combo%%:*}
+    topology=${combo#*:}
+    name="$mode-$topology"
+    sim=$(start_simulator "$topology" "tg-$name")
+    PIDS+=("$(cat "$WORK/sim-tg-$name.pid")")
+    if [ "$mode" = local ]; then credential=PW_PASSWORD=password; else credential=PW_GW_PWD=ABCDEFGHIJ; fi
+    mkdir -p "$WORK/tg-$name"
+    port=$(free_port)
+    env "$credential" PW_HOST="$sim" PW_EMAIL=me@example.com PW_PORT="$port" \
+        PW_BIND_ADDRESS=127.0.0.1 PW_AUTH_PATH="$WORK/tg-$name" PW_CACHE_EXPIRE=$TG_EXPIRE \
+        RUST_LOG=warn "$BIN/powerwall-server" >"$WORK/tg-$name.log" 2>&1 &
+    PIDS+=($!)
+    TG_SPECS+=("$name" "http://127.0.0.1:$port" "https://$sim")
+done
+# One loop scrapes the four servers, so the section takes one window, not four.
+python3 - "$TG_WINDOW" "$TG_EXPIRE" "${TG_SPECS[@]}" >"$WORK/telegraf.md" <<'PY' || { cat "$WORK"/tg-*.log >&2; exit 1; }
+import json, ssl, sys, time, urllib.request
+from datetime import datetime, timezone
+
+window, expire = float(sys.argv[1]), float(sys.argv[2])
+specs = [tuple(sys.argv[i:i + 3]) for i in range(3, len(sys.argv), 3)]
+URLS = ["/aggregates", "/soe", "/strings", "/temps/pw", "/freq", "/pod", "/fans/pw", "/alerts/pw"]
+LABELS = {"local-pw2": "local pw2", "tedapi-pw2": "TEDAPI pw2", "tedapi-pw3": "TEDAPI pw3",
+          "tedapi-pw3-multi": "TEDAPI pw3-multi"}
+# Targets of issue 18 and the previous plans' figures (requests/min; measured before the change,
+# one run each): pyPowerwall proxy, pypowerwall-server 0.13.0, ours before issue 18.
+TARGETS = {"local-pw2": "≤ 48", "tedapi-pw3": "≤ 24", "tedapi-pw3-multi": "≤ 30"}
+BASELINES = {"local-pw2": ("53", "69", "67"), "tedapi-pw3": ("68", "45", "74"),
+             "tedapi-pw3-multi": ("–", "–", "95")}
+FAST_DOCS = ["/api/meters/aggregates", "/api/system_status/soe", "/api/system_status/grid_status"]
+# The simulator's certificate is self-signed; everything here is loopback.
+INSECURE = ssl.create_default_context()
+INSECURE.check_hostname = False
+INSECURE.verify_mode = ssl.CERT_NONE
+
+def get(url, timeout=10):
+    with urllib.request.urlopen(url, timeout=timeout, context=INSECURE) as response:
+        return response.status, response.read()
+
+def get_json(url):
+    status, body = get(url)
+    return json.loads(body) if status == 200 else None
+
+def first_poll_done(server):
+    try:
+        health = get_json(server + "/health")
+        gateway = health["gateway"]
+        ages = gateway.get("data_age_seconds") or {}
+        if gateway.get("state") != "connected" or "/api/devices/vitals" not in ages:
+            return False
+        # Every query of the poll plan has run once (servers without a plan: skipped).
+        for query in (gateway.get("plan") or {}).get("queries") or []:
+            if query.get("last_fetch_age_seconds") is None:
+                return False
+        return get_json(server + "/aggregates") is not None
+    except Exception:
+        return False
+
+deadline = time.monotonic() + 60
+pending = {name for name, _, _ in specs}
+while pending and time.monotonic() < deadline:
+    pending = {name for name, server, _ in specs if name in pending and not first_poll_done(server)}
+    time.sleep(0.2)
+if pending:
+    sys.exit(f"no first complete poll within 60 s: {', '.join(sorted(pending))}")
+
+for _, _, sim in specs:
+    get(sim + "/test/counter/reset")
+started = time.monotonic()
+stats = {name: {"scrapes": 0, "failed": 0, "max_age": None, "max_comm_age": None,
+                "moved": 0, "last_power": None} for name, _, _ in specs}
+
+def worst(a, b):
+    return b if a is None or (b is not None and b > a) else a
+
+def sample_ages():
+    """The fast documents' ages from /health (served from the snapshot: no gateway request)."""
+    for name, server, _ in specs:
+        try:
+            ages = get_json(server + "/health")["gateway"]["data_age_seconds"]
+            stats[name]["max_age"] = worst(stats[name]["max_age"], max(ages[d] for d in FAST_DOCS))
+        except Exception:
+            pass
+
+def wait_until(target):
+    """Sleeps until `target`, sampling ages every 0.5 s: a 5 s scrape alone would see the poll
+    at one phase only."""
+    while time.monotonic() < target:
+        sample_ages()
+        time.sleep(max(0.0, min(0.5, target - time.monotonic())))
+
+rounds = int(window // 5) + 1
+for round_ in range(rounds):
+    wait_until(started + 5 * round_)
+    for name, server, sim in specs:
+        s = stats[name]
+        for url in URLS:
+            s["scrapes"] += 1
+            try:
+                status, body = get(server + url)
+                doc = json.loads(body)
+                if status != 200:
+                    raise ValueError(status)
+            except Exception:
+                s["failed"] += 1
+                continue
+            if url != "/aggregates":
+                continue
+            site = (doc.get("site") or {}) if isinstance(doc, dict) else {}
+            power = site.get("instant_power")
+            if s["last_power"] is not None and power != s["last_power"]:
+                s["moved"] += 1
+            s["last_power"] = power
+            try:
+                sim_now = get_json(sim + "/test/state")["now"]
+                comm = datetime.fromisoformat(site["last_communication_time"]).timestamp()
+                s["max_comm_age"] = worst(s["max_comm_age"], sim_now - comm)
+            except Exception:
+                pass
+wait_until(started + window)
+counters = {name: get_json(sim + "/test/counter") for name, _, sim in specs}
+elapsed = time.monotonic() - started
+
+def per_min(n):
+    return f"{n * 60 / elapsed:.1f}"
+
+names = [name for name, _, _ in specs]
+tedapi = [name for name in names if name.startswith("tedapi")]
+print("## Gateway requests per minute under a Telegraf scrape")
+print()
+print(f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ} · PW_CACHE_EXPIRE={expire:.0f}, default poll "
+      f"tiers, the {len(URLS)} Telegraf URLs scraped every 5 s; counters reset after the first "
+      f"complete poll, read {elapsed:.1f} s later. Queries on tiers longer than the window "
+      "count at most once (a 300 s config tier adds 0.2/min per query in the long run).")
+print()
+print("| mode / topology | ours now, req/min | target | pyPowerwall proxy | "
+      "pypowerwall-server 0.13.0 | ours before issue 18 |")
+print("|---|---:|---:|---:|---:|---:|")
+for name in names:
+    base = BASELINES.get(name, ("–", "–", "–"))
+    print(f"| {LABELS[name]} | {per_min(counters[name]['api_total'])} | "
+          f"{TARGETS.get(name, '–')} | {' | '.join(base)} |")
+print()
+print("Previous plans' figures: measured before the change, one run each.")
+print()
+print("Per path (requests/min):")
+print()
+print("| path | " + " | ".join(LABELS[n] for n in names) + " |")
+print("|---|" + "---:|" * len(names))
+paths = sorted({p for n in names for p in counters[n]["by_path"]})
+for path in paths:
+    cells = [per_min(counters[n]["by_path"][path]) if path in counters[n]["by_path"] else "–"
+             for n in names]
+    print(f"| `{path}` | " + " | ".join(cells) + " |")
+print()
+print("TEDAPI per query (requests/min; other requests under their path):")
+print()
+print("| query | " + " | ".join(LABELS[n] for n in tedapi) + " |")
+print("|---|" + "---:|" * len(tedapi))
+queries = sorted({q for n in tedapi for q in counters[n].get("by_query", {})})
+for query in queries:
+    cells = [per_min(counters[n]["by_query"][query]) if query in counters[n].get("by_query", {})
+             else "–" for n in tedapi]
+    print(f"| `{query}` | " + " | ".join(cells) + " |")
+if not queries:
+    print("| (this simulator has no `by_query`) |" + " |" * len(tedapi))
+print()
+print(f"Freshness of power, SOE and grid status (allowed: PW_CACHE_EXPIRE = {expire:.0f} s, "
+      "+ 1 s for the poll itself and whole-second timestamps): the largest `/health` data age of "
+      "the three documents, sampled every 0.5 s, and the largest age of `/aggregates` "
+      "`site.last_communication_time` against the simulator's clock at the scrapes:")
+print()
+print("| mode / topology | scrapes (failed) | max data age of aggregates, soe, grid_status (s) | "
+      "max age of site `last_communication_time` (s) | site power moved | within |")
+print("|---|---:|---:|---:|---:|---|")
+def fmt(v):
+    return "n/a" if v is None else f"{v:.1f}"
+for name in names:
+    s = stats[name]
+    ages = [a for a in (s["max_age"], s["max_comm_age"]) if a is not None]
+    within = "n/a" if not ages else ("yes" if max(ages) <= expire + 1 else "no")
+    print(f"| {LABELS[name]} | {s['scrapes']} ({s['failed']}) | {fmt(s['max_age'])} | "
+          f"{fmt(s['max_comm_age'])} | {s['moved']} of {rounds - 1} | {within} |")
+PY
+cat "$WORK/telegraf.md"
+# Replace this part's section in $OUT (a BENCH_ONLY=telegraf run keeps the others).
+python3 - "$OUT" "$WORK/telegraf.md" <<'PY'
+import sys
+out, section = sys.argv[1], open(sys.argv[2]).read().strip("\n")
+heading = "## Gateway requests per minute under a Telegraf scrape"
+text = open(out).read()
+start = text.find(heading)
+if start >= 0:
+    end = text.find("\n## ", start + len(heading))
+    rest = "\n\n" + text[end:].lstrip("\n") if end >= 0 else ""
+    text = text[:start].rstrip("\n") + rest
+open(out, "w").write(text.rstrip("\n") + "\n\n" + section + "\n")
+PY
+fi
 echo "wrote $OUT"

@@ -128,7 +128,10 @@ async fn counter_counts_every_gateway_request_and_resets() {
     assert_eq!(counter["by_path"]["GET /api/meters/aggregates"], json!(2));
     let reset: Value =
         common::open_json(&client, format!("{}/test/counter/reset", sim.url())).await;
-    assert_eq!(reset, json!({"api_total": 0, "by_path": {}}));
+    assert_eq!(
+        reset,
+        json!({"api_total": 0, "by_path": {}, "by_query": {}})
+    );
     assert_eq!(sim.counter().api_total, 0);
 }
 

@@ -6,12 +6,14 @@
 //! `meterAggregates` are the model's flows, pack energies add up to the served totals, the grid
 //! state follows the control API. The HTTP persona wraps these documents: [`routes`] (paths and
 //! framing), [`auth`] (Basic / installer bearer), [`dispatch`] (envelope routing, signed-query
-//! whitelisting, answers), [`gzip`] and [`knobs`] (run-time knobs, in-flight tracking).
+//! whitelisting, answers), [`gzip`], [`knobs`] (run-time knobs, in-flight tracking) and
+//! [`label`] (counter keys by query).
 
 pub mod auth;
 pub mod dispatch;
 pub mod gzip;
 pub mod knobs;
+pub mod label;
 pub mod routes;
 
 mod components;
