@@ -402,6 +402,13 @@ impl TedapiClient {
         let mut answers = HashMap::new();
         for wanted in pw3_component_requests(config) {
             let Some(din) = wanted.din else { continue };
+            if !wanted.via_leader && din == gateway_din {
+                // A single-Powerwall site: the unit's own query is the gateway-level query
+                // (same recipient, same bytes), answered a moment ago; sending it twice would
+                // only load the gateway.
+                answers.insert(din, (*gateway).clone());
+                continue;
+            }
             let request = if wanted.via_leader {
                 TedapiRequest::device_query(version, QueryRole::Components, &gateway_din, &din)?
             } else {

@@ -197,6 +197,7 @@ async fn powerwall_3_aggregates_carry_voltages_in_every_poll() {
         assert!(blocks > 0, "poll {round}: battery blocks present");
         clock.advance(Duration::from_secs(5));
     }
-    // Gateway and unit components: once at the first poll, once 30 s later.
+    // Gateway and unit components (this fake's unit DIN differs from its gateway DIN): once at
+    // the first poll, once 30 s later.
     assert_eq!(fake.queries(QueryRole::Components), 2 * 2);
 }
