@@ -59,8 +59,9 @@ macro_rules! asset {
 }
 
 /// Every static file of the pages.
-pub const ASSETS: [Asset; 13] = [
+pub const ASSETS: [Asset; 14] = [
     asset!("favicon.svg", SVG),
+    asset!("common.js", JS),
     asset!("powerflow.css", CSS),
     asset!("powerflow.js", JS),
     asset!("example.css", CSS),
@@ -161,15 +162,23 @@ mod tests {
         }
     }
 
-    /// Every `ui/<file>` a page links is in the table.
+    /// Every `ui/<file>` a page links is in the table, and every page loads the shared script
+    /// before its own scripts.
     #[test]
-    fn pages_link_only_served_files() {
+    fn pages_link_only_served_files_and_load_common_js_first() {
         let served: BTreeSet<&str> = ASSETS.iter().map(file_name).collect();
         for (page, html) in PAGES {
             for link in html.split("\"ui/").skip(1) {
                 let name = link.split('"').next().unwrap();
                 assert!(served.contains(name), "{page} links ui/{name}");
             }
+            let scripts: Vec<&str> = html
+                .split("<script src=\"ui/")
+                .skip(1)
+                .map(|rest| rest.split('"').next().unwrap())
+                .collect();
+            assert_eq!(scripts.first(), Some(&"common.js"), "{page}: {scripts:?}");
+            assert_eq!(scripts.iter().filter(|s| **s == "common.js").count(), 1);
         }
     }
 
