@@ -524,4 +524,13 @@ async fn console_streams_over_https_under_a_base_path() {
     // `live` means the WebSocket (wss: here) delivered the summary.
     page.wait_for("the live summary over wss", LIVE).await;
     assert_ne!(page.eval(&text_of("value-home")).await, json!("–"));
+    // The shared script came from under the base path too.
+    assert_eq!(
+        page.eval(
+            "performance.getEntriesByType('resource')\
+             .some(e => new URL(e.name).pathname === '/pwp/ui/common.js')"
+        )
+        .await,
+        json!(true)
+    );
 }

@@ -398,6 +398,10 @@ async fn the_page_works_under_a_base_path_with_and_without_the_slash() {
             "{path}: {resources:?}"
         );
         assert!(
+            resources.contains(&"/pwp/ui/common.js"),
+            "{path}: {resources:?}"
+        );
+        assert!(
             resources.iter().all(|r| r.starts_with("/pwp/")),
             "{path}: {resources:?}"
         );
@@ -487,6 +491,7 @@ mod http_pages {
         let example = fetch(&server, "/example.html").await.text().await.unwrap();
         assert!(example.contains("<iframe id=\"powerflow\" src=\"./\""));
         for (path, kind) in [
+            ("/ui/common.js", "application/javascript; charset=utf-8"),
             ("/ui/powerflow.js", "application/javascript; charset=utf-8"),
             ("/ui/powerflow.css", "text/css; charset=utf-8"),
             ("/ui/example.js", "application/javascript; charset=utf-8"),
@@ -511,6 +516,10 @@ mod http_pages {
             "/example.html",
             "/ui/powerflow.js",
             "/ui/powerflow.css",
+            "/ui/common.js",
+            "/ui/console-core.js",
+            "/ui/docs.js",
+            "/ui/favicon.svg",
         ] {
             let response = fetch(&cached, path).await;
             assert_eq!(
@@ -536,6 +545,12 @@ mod http_pages {
         }
         let asset = fetch(&server, "/pwp/ui/powerflow.js").await;
         assert_eq!(asset.status(), 200);
+        let common = fetch(&server, "/pwp/ui/common.js").await;
+        assert_eq!(common.status(), 200);
+        assert_eq!(
+            header(&common, "content-type"),
+            Some("application/javascript; charset=utf-8")
+        );
         let (plain, _dir2) = server_with(&["--simulate"]).await;
         let body = fetch(&plain, "/").await.text().await.unwrap();
         assert!(!body.contains("<base"), "no base tag at the root");

@@ -85,6 +85,11 @@ async fn openapi_lists_the_routes_and_every_plain_get_answers() {
     let (status, html) = get(&server, "/docs").await;
     assert_eq!(status, 200);
     assert!(html.contains("ui/docs.js") && !html.contains("<base"));
+    assert!(html.contains("<script src=\"ui/common.js\">"));
+    assert!(
+        gets.iter().any(|path| path == "/ui/common.js"),
+        "the shared script is documented"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,5 +110,7 @@ async fn under_a_base_path_the_document_names_it_as_server() {
     assert_eq!(status, 200);
     assert!(html.contains("<base href=\"/pwp/\">"), "{html}");
     let (status, _) = get(&server, "/pwp/ui/docs.js").await;
+    assert_eq!(status, 200);
+    let (status, _) = get(&server, "/pwp/ui/common.js").await;
     assert_eq!(status, 200);
 }

@@ -7,13 +7,14 @@
   'use strict';
 
   var C = window.PWConsole;
+  var U = window.PWUI;
   var NAMES = ['reserve', 'mode', 'grid_charging', 'grid_export'];
   var STORE_KEY = 'pw-console-secret';
   var secret = '';
   var busy = false;
-  var input = C.byId('control-secret');
-  var remember = C.byId('control-remember');
-  var result = C.byId('control-result');
+  var input = U.byId('control-secret');
+  var remember = U.byId('control-remember');
+  var result = U.byId('control-result');
 
   function controlPath(name) {
     return C.gatewayPath('api/gateways/', C.state.selected, 'control/' + name);
@@ -31,24 +32,24 @@
   }
 
   function setEnabled(enabled) {
-    NAMES.forEach(function (name) { C.byId('set-' + name).disabled = !enabled || busy; });
+    NAMES.forEach(function (name) { U.byId('set-' + name).disabled = !enabled || busy; });
   }
 
   // Reads one value; returns it, or throws with the server's error text.
   async function read(name) {
-    var body = await C.getJson(controlPath(name));
+    var body = await U.getJson(controlPath(name));
     if (body && typeof body === 'object' && body.error) { throw new Error(String(body.error)); }
     var value = body && typeof body === 'object' ? body[name] : undefined;
-    C.setText('current-' + name, display(value));
-    C.byId('current-' + name).dataset.value = display(value);
+    U.setText('current-' + name, display(value));
+    U.byId('current-' + name).dataset.value = display(value);
     return value;
   }
 
   async function readAll() {
     var id = C.state.selected;
     if (!id) { return; }
-    C.setText('control-gateway', id);
-    var notice = C.byId('control-notice');
+    U.setText('control-gateway', id);
+    var notice = U.byId('control-notice');
     var outcomes = await Promise.allSettled(NAMES.map(read));
     if (id !== C.state.selected) { return; }
     var disabled = outcomes.some(function (o) {
@@ -59,12 +60,12 @@
       'Control is disabled on this server: set PW_CONTROL_SECRET to enable it.' : '';
     setEnabled(!disabled);
     outcomes.forEach(function (o, k) {
-      if (o.status === 'rejected' && !disabled) { C.setText('current-' + NAMES[k], '–'); }
+      if (o.status === 'rejected' && !disabled) { U.setText('current-' + NAMES[k], '–'); }
     });
   }
 
   function valueOf(name) {
-    var field = C.byId('input-' + name);
+    var field = U.byId('input-' + name);
     return String(field.value || '').trim();
   }
 
@@ -117,7 +118,7 @@
 
   input.addEventListener('input', function () { secret = input.value; keep(); });
   remember.addEventListener('change', keep);
-  C.byId('control-forget').addEventListener('click', function () {
+  U.byId('control-forget').addEventListener('click', function () {
     secret = '';
     input.value = '';
     remember.checked = false;
@@ -125,11 +126,11 @@
     show('', '');
   });
   // Enter in the secret field must never submit the form anywhere.
-  C.byId('control-secret-form').addEventListener('submit', function (event) {
+  U.byId('control-secret-form').addEventListener('submit', function (event) {
     event.preventDefault();
   });
   NAMES.forEach(function (name) {
-    C.byId('set-' + name).addEventListener('click', function () { write(name); });
+    U.byId('set-' + name).addEventListener('click', function () { write(name); });
   });
 
   var stored = sessionStorage.getItem(STORE_KEY);

@@ -1,11 +1,14 @@
-// Console core: DOM and formatting helpers, same-origin fetches, the shared state and a small
-// event bus, and the aggregate WebSocket with reconnect back-off. Every URL is relative to the
-// page (and its <base>), so the console works under PROXY_BASE_URL and behind a reverse proxy.
+// Console core: table helpers, form POSTs, the shared state and a small event bus, and the
+// aggregate WebSocket with reconnect back-off; the element, formatting and JSON helpers every page
+// shares are in common.js (window.PWUI), loaded first. Every URL is relative to the page (and its
+// <base>), so the console works under PROXY_BASE_URL and behind a reverse proxy.
 // Only textContent is ever written: nothing from the server or the user is parsed as HTML.
 (function () {
   'use strict';
 
-  var TIMEOUT_MS = 8000;
+  var U = window.PWUI;
+  // A POST writes through to the gateway: it may wait twice as long as a read (8 s, common.js).
+  var POST_TIMEOUT_MS = 16000;
   var BACKOFF_MIN_MS = 1000;
   var BACKOFF_MAX_MS = 30000;
 
@@ -26,22 +29,11 @@
     });
   };
 
-  C.byId = function (id) { return document.getElementById(id); };
-  C.setText = function (id, text) {
-    var node = C.byId(id);
-    if (node) { node.textContent = text === null || text === undefined ? '–' : String(text); }
-  };
-  C.el = function (tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) { node.className = className; }
-    if (text !== undefined && text !== null) { node.textContent = String(text); }
-    return node;
-  };
   C.row = function (cells) {
     var tr = document.createElement('tr');
     cells.forEach(function (cell) {
-      var td = typeof cell === 'object' && cell !== null ? cell : C.el('td', null, cell);
-      if (td.tagName !== 'TD') { var wrap = C.el('td'); wrap.appendChild(td); td = wrap; }
+      var td = typeof cell === 'object' && cell !== null ? cell : U.el('td', null, cell);
+      if (td.tagName !== 'TD') { var wrap = U.el('td'); wrap.appendChild(td); td = wrap; }
       tr.appendChild(td);
     });
     return tr;
@@ -50,7 +42,7 @@
     tbody.replaceChildren();
     rows.forEach(function (tr) { tbody.appendChild(tr); });
     if (!rows.length) {
-      var td = C.el('td', 'empty', emptyText);
+      var td = U.el('td', 'empty', emptyText);
       td.colSpan = columns;
       var tr = document.createElement('tr');
       tr.appendChild(td);
@@ -58,48 +50,16 @@
     }
   };
 
-  C.num = function (value) {
-    return typeof value === 'number' && isFinite(value) ? value : null;
-  };
-  C.kw = function (watts) {
-    var w = C.num(watts);
-    return w === null ? '–' : (Math.abs(w) / 1000).toFixed(2) + ' kW';
-  };
-  C.pct = function (value, digits) {
-    var v = C.num(value);
-    return v === null ? '–' : v.toFixed(digits === undefined ? 1 : digits) + '%';
-  };
-  C.age = function (epochSeconds) {
-    var t = C.num(epochSeconds);
-    if (t === null) { return '–'; }
-    var seconds = Math.max(0, Date.now() / 1000 - t);
-    if (seconds < 90) { return Math.round(seconds) + ' s'; }
-    if (seconds < 5400) { return Math.round(seconds / 60) + ' min'; }
-    return (seconds / 3600).toFixed(1) + ' h';
-  };
-
   // A same-origin path for one gateway's route: "gw/<id>/pod", "api/gateways/<id>/control/mode".
   C.gatewayPath = function (prefix, id, rest) {
     return prefix + encodeURIComponent(id) + '/' + rest;
-  };
-
-  C.getJson = async function (path) {
-    var controller = new AbortController();
-    var timer = setTimeout(function () { controller.abort(); }, TIMEOUT_MS);
-    try {
-      var response = await fetch(path, { cache: 'no-store', signal: controller.signal });
-      if (!response.ok) { throw new Error('HTTP ' + response.status); }
-      return await response.json();
-    } finally {
-      clearTimeout(timer);
-    }
   };
 
   // POSTs a form body (fields as given; the secret travels only here) and returns the status and
   // the parsed JSON answer (or null when the answer is not JSON).
   C.postForm = async function (path, fields) {
     var controller = new AbortController();
-    var timer = setTimeout(function () { controller.abort(); }, TIMEOUT_MS * 2);
+    var timer = setTimeout(function () { controller.abort(); }, POST_TIMEOUT_MS);
     try {
       var response = await fetch(path, {
         method: 'POST',

@@ -5,38 +5,31 @@
   'use strict';
 
   var C = window.PWConsole;
+  var U = window.PWUI;
   var STATUS_EVERY_MS = 10000;
-  var IDLE_W = 10;
   var SELECTED_KEY = 'pw-console-gateway';
   var root = document.documentElement;
   var previousUpstream = {};   // id -> { requests, errors, at } of the previous reading
   var upstreamText = {};       // id -> text shown in the table
 
-  function caption(watts, positive, negative) {
-    var w = C.num(watts);
-    if (w === null) { return ''; }
-    if (Math.abs(w) < IDLE_W) { return 'idle'; }
-    return w > 0 ? positive : negative;
-  }
-
   function renderSummary(summary) {
-    C.setText('value-solar', C.kw(summary.total_solar_power));
-    C.setText('caption-solar', caption(summary.total_solar_power, 'producing', 'consuming'));
-    C.setText('value-home', C.kw(summary.total_load_power));
-    C.setText('caption-home', caption(summary.total_load_power, 'using', 'supplying'));
-    C.setText('value-battery', C.kw(summary.total_battery_power));
-    C.setText('caption-battery', caption(summary.total_battery_power, 'discharging', 'charging'));
-    C.setText('value-grid', C.kw(summary.total_site_power));
-    var grid = caption(summary.total_site_power, 'importing', 'exporting');
+    U.setText('value-solar', U.kw(summary.total_solar_power));
+    U.setText('caption-solar', U.flowCaption(summary.total_solar_power, 'solar'));
+    U.setText('value-home', U.kw(summary.total_load_power));
+    U.setText('caption-home', U.flowCaption(summary.total_load_power, 'home'));
+    U.setText('value-battery', U.kw(summary.total_battery_power));
+    U.setText('caption-battery', U.flowCaption(summary.total_battery_power, 'battery'));
+    U.setText('value-grid', U.kw(summary.total_site_power));
+    var grid = U.flowCaption(summary.total_site_power, 'grid');
     if (summary.grid_status === 'DOWN') { grid = 'grid down'; }
     else if (summary.grid_status === 'SYNCING') { grid = 'syncing'; }
-    C.setText('caption-grid', grid);
-    C.setText('value-soe', C.pct(summary.total_battery_percent));
-    var raw = C.num(summary.total_battery_percent_raw);
-    C.setText('caption-soe', raw === null ? '' : 'gateway scale ' + C.pct(raw));
-    C.setText('value-online', (summary.num_online || 0) + ' / ' + (summary.num_gateways || 0) +
+    U.setText('caption-grid', grid);
+    U.setText('value-soe', U.pct(summary.total_battery_percent));
+    var raw = U.num(summary.total_battery_percent_raw);
+    U.setText('caption-soe', raw === null ? '' : 'gateway scale ' + U.pct(raw));
+    U.setText('value-online', (summary.num_online || 0) + ' / ' + (summary.num_gateways || 0) +
       (summary.num_degraded ? ' (' + summary.num_degraded + ' degraded)' : ''));
-    C.setText('summary-scope', (summary.num_gateways || 0) > 1 ? 'all gateways' : '');
+    U.setText('summary-scope', (summary.num_gateways || 0) > 1 ? 'all gateways' : '');
     root.dataset.grid = summary.grid_status ? String(summary.grid_status).toLowerCase() : 'unknown';
   }
 
@@ -44,10 +37,10 @@
   function setIds(ids) {
     if (ids.join('\n') === C.state.ids.join('\n')) { return; }
     C.state.ids = ids;
-    var select = C.byId('gateway-select');
+    var select = U.byId('gateway-select');
     select.replaceChildren();
     ids.forEach(function (id) {
-      var option = C.el('option', null, id);
+      var option = U.el('option', null, id);
       option.value = id;
       select.appendChild(option);
     });
@@ -79,14 +72,14 @@
   function lastUpdated(id) {
     var live = C.state.summary && C.state.summary.gateways_summary &&
       C.state.summary.gateways_summary[id];
-    if (live && C.num(live.last_updated) !== null) { return live.last_updated; }
+    if (live && U.num(live.last_updated) !== null) { return live.last_updated; }
     var status = C.state.statuses[id];
     return status ? status.last_updated : null;
   }
 
   function noteUpstream(id, status) {
     var counts = status.gateway && status.gateway.upstream;
-    if (!counts || C.num(counts.requests) === null) { upstreamText[id] = '–'; return; }
+    if (!counts || U.num(counts.requests) === null) { upstreamText[id] = '–'; return; }
     var now = Date.now() / 1000;
     var before = previousUpstream[id];
     var text = counts.requests + ' req';
@@ -109,11 +102,11 @@
       var error = gateway.last_error || status.error || '';
       var tr = C.row([
         name,
-        C.el('td', 'state ' + state, state),
+        U.el('td', 'state ' + state, state),
         mode,
-        C.age(lastUpdated(id)),
+        U.age(lastUpdated(id)),
         upstreamText[id] || '–',
-        C.el('td', 'error', error)
+        U.el('td', 'error', error)
       ]);
       tr.dataset.gateway = id;
       tr.dataset.state = state;
@@ -122,11 +115,11 @@
     });
     C.fill(document.querySelector('#gateway-table tbody'), rows, 'No gateway configured', 6);
     var summary = C.state.summary;
-    C.setText('value-age', summary ? C.age(summary.timestamp) : '–');
+    U.setText('value-age', summary ? U.age(summary.timestamp) : '–');
   }
 
   async function pollStatuses() {
-    var map = await C.getJson('api/gateways/');
+    var map = await U.getJson('api/gateways/');
     C.state.statuses = map || {};
     Object.keys(C.state.statuses).forEach(function (id) { noteUpstream(id, C.state.statuses[id]); });
     if (!C.state.ids.length) { setIds(Object.keys(C.state.statuses)); }
@@ -135,14 +128,14 @@
   }
 
   function setConnection(state) {
-    var badge = C.byId('connection');
+    var badge = U.byId('connection');
     badge.dataset.state = state;
     badge.textContent = state === 'live' ? 'live' :
       state === 'connecting' ? 'connecting…' : 'disconnected';
     root.dataset.connection = state;
   }
 
-  C.byId('gateway-select').addEventListener('change', function (event) {
+  U.byId('gateway-select').addEventListener('change', function (event) {
     choose(event.target.value);
   });
 

@@ -6,6 +6,7 @@
   'use strict';
 
   var C = window.PWConsole;
+  var U = window.PWUI;
   var SAMPLE_S = 1;
   var FINE_S = 15 * 60;
   var COARSE_S = 30;
@@ -21,8 +22,8 @@
     { index: 4, colour: '--grid' }
   ];
   var points = restore();
-  var canvas = C.byId('trend');
-  var range = C.byId('trend-range');
+  var canvas = U.byId('trend');
+  var range = U.byId('trend-range');
 
   function restore() {
     try {
@@ -44,10 +45,10 @@
     var now = Date.now() / 1000;
     var last = points[points.length - 1];
     if (last && now - last[0] < SAMPLE_S) { return; }
-    var value = function (v) { var n = C.num(v); return n === null ? null : Math.round(n); };
+    var value = function (v) { var n = U.num(v); return n === null ? null : Math.round(n); };
     points.push([Math.round(now), value(summary.total_solar_power), value(summary.total_load_power),
       value(summary.total_battery_power), value(summary.total_site_power),
-      C.num(summary.total_battery_percent)]);
+      U.num(summary.total_battery_percent)]);
     thin(now);
     draw();
   }
@@ -143,7 +144,7 @@
     g.strokeStyle = colour('--soe');
     line(function (p) { return p[5]; }, yPct, [4, 3]);
     g.setLineDash([]);
-    C.setText('trend-info', shown.length + ' points shown, ' + points.length + ' kept (every ' +
+    U.setText('trend-info', shown.length + ' points shown, ' + points.length + ' kept (every ' +
       SAMPLE_S + ' s for ' + FINE_S / 60 + ' min, then every ' + COARSE_S + ' s up to ' +
       KEEP_S / 3600 + ' h)');
     canvas.dataset.points = String(shown.length);

@@ -5,6 +5,7 @@
   'use strict';
 
   var C = window.PWConsole;
+  var U = window.PWUI;
   var REFRESH_MS = 30000;
   var refreshedAt = null;
   var generation = 0;
@@ -27,19 +28,19 @@
   function unitRows(pod, temps, fans) {
     return unitNumbers(pod).map(function (n) {
       var p = 'PW' + n + '_';
-      var remaining = C.num(pod[p + 'POD_nom_energy_remaining']);
-      var full = C.num(pod[p + 'POD_nom_full_pack_energy']);
-      var level = remaining !== null && full ? C.pct(100 * remaining / full) : '–';
-      var temp = C.num(temps[p + 'temp']);
-      var fan = C.num(fans['FAN' + n + '_actual']);
+      var remaining = U.num(pod[p + 'POD_nom_energy_remaining']);
+      var full = U.num(pod[p + 'POD_nom_full_pack_energy']);
+      var level = remaining !== null && full ? U.pct(100 * remaining / full) : '–';
+      var temp = U.num(temps[p + 'temp']);
+      var fan = U.num(fans['FAN' + n + '_actual']);
       var state = pod[p + 'pinv_state'] || pod[p + 'OpSeqState'] || '';
       var serial = pod[p + 'PackageSerialNumber'];
-      var name = C.el('td', null, 'PW' + n);
+      var name = U.el('td', null, 'PW' + n);
       if (serial) { name.title = String(serial); }
       var tr = C.row([
         name,
         level,
-        C.kw(pod[p + 'p_out']),
+        U.kw(pod[p + 'p_out']),
         temp === null ? '–' : temp.toFixed(1) + ' °C',
         fan === null ? '–' : Math.round(fan) + ' rpm',
         String(state)
@@ -50,11 +51,11 @@
   }
 
   function renderAlerts(alerts) {
-    var list = C.byId('alert-list');
+    var list = U.byId('alert-list');
     list.replaceChildren();
     var names = Object.keys(alerts).sort();
-    names.forEach(function (name) { list.appendChild(C.el('li', null, name)); });
-    if (!names.length) { list.appendChild(C.el('li', 'none', 'none')); }
+    names.forEach(function (name) { list.appendChild(U.el('li', null, name)); });
+    if (!names.length) { list.appendChild(U.el('li', 'none', 'none')); }
   }
 
   function stringRows(strings) {
@@ -62,14 +63,14 @@
       var s = strings[name] || {};
       var connected = s.Connected === true ? 'connected' : s.Connected === false ? 'off' : '–';
       var state = s.State ? connected + ' · ' + s.State : connected;
-      var volts = C.num(s.Voltage);
-      var amps = C.num(s.Current);
+      var volts = U.num(s.Voltage);
+      var amps = U.num(s.Current);
       var tr = C.row([
         name,
         state,
         volts === null ? '–' : volts.toFixed(1) + ' V',
         amps === null ? '–' : amps.toFixed(2) + ' A',
-        C.kw(s.Power)
+        U.kw(s.Power)
       ]);
       tr.dataset.string = name;
       return tr;
@@ -82,7 +83,7 @@
     var mine = ++generation;
     var paths = ['pod', 'temps/pw', 'fans/pw', 'alerts/pw', 'strings'];
     var results = await Promise.allSettled(paths.map(function (rest) {
-      return C.getJson(C.gatewayPath('gw/', id, rest));
+      return U.getJson(C.gatewayPath('gw/', id, rest));
     }));
     // A newer refresh (another gateway chosen meanwhile) wins.
     if (mine !== generation) { return; }
@@ -93,13 +94,13 @@
     C.fill(document.querySelector('#string-table tbody'), stringRows(settled(results[4])),
       'No string data', 5);
     var extra = [];
-    if (C.num(pod.backup_reserve_percent) !== null) {
-      extra.push('reserve ' + C.pct(pod.backup_reserve_percent));
+    if (U.num(pod.backup_reserve_percent) !== null) {
+      extra.push('reserve ' + U.pct(pod.backup_reserve_percent));
     }
-    if (C.num(pod.time_remaining_hours) !== null) {
+    if (U.num(pod.time_remaining_hours) !== null) {
       extra.push(pod.time_remaining_hours.toFixed(1) + ' h remaining');
     }
-    C.setText('pw-gateway', id + (extra.length ? ' · ' + extra.join(' · ') : ''));
+    U.setText('pw-gateway', id + (extra.length ? ' · ' + extra.join(' · ') : ''));
     refreshedAt = Date.now() / 1000;
     document.documentElement.dataset.units = id;
   }
@@ -111,5 +112,5 @@
   }
 
   C.on('select', schedule);
-  setInterval(function () { C.setText('units-age', refreshedAt ? C.age(refreshedAt) + ' ago' : '–'); }, 1000);
+  setInterval(function () { U.setText('units-age', refreshedAt ? U.age(refreshedAt) + ' ago' : '–'); }, 1000);
 }());

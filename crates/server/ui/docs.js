@@ -1,16 +1,12 @@
 // API docs: renders this server's openapi.json (fetched relatively, so it works under a base
 // path) grouped by tag. Every value is written with textContent: nothing is parsed as HTML.
+// Needs common.js (window.PWUI) loaded first.
 (function () {
   'use strict';
 
+  var U = window.PWUI;
+  var el = U.el;
   var METHODS = ['get', 'post'];
-
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) { node.className = className; }
-    if (text !== undefined && text !== null) { node.textContent = String(text); }
-    return node;
-  }
 
   // A link relative to the page's base: "/aggregates" -> "aggregates", "/" -> "./".
   function relative(path) {
@@ -53,7 +49,7 @@
   }
 
   function render(doc) {
-    var groups = document.getElementById('groups');
+    var groups = U.byId('groups');
     var byTag = {};
     var order = (doc.tags || []).map(function (tag) { return tag.name; });
     operations(doc).forEach(function (entry) {
@@ -76,21 +72,17 @@
     });
     var info = doc.info || {};
     var server = doc.servers && doc.servers[0] ? doc.servers[0].url : '/';
-    document.getElementById('intro').textContent = (info.description || '') +
+    U.byId('intro').textContent = (info.description || '') +
       ' Version ' + (info.version || '?') + ', base URL ' + server + '.';
-    var status = document.getElementById('status');
+    var status = U.byId('status');
     status.textContent = operations(doc).length + ' operations';
     document.documentElement.dataset.ready = 'true';
   }
 
-  fetch('openapi.json', { cache: 'no-store' })
-    .then(function (response) {
-      if (!response.ok) { throw new Error('HTTP ' + response.status); }
-      return response.json();
-    })
+  U.getJson('openapi.json')
     .then(render)
     .catch(function (error) {
-      var status = document.getElementById('status');
+      var status = U.byId('status');
       status.textContent = 'Could not load openapi.json: ' + error.message;
       status.className = 'status error';
       document.documentElement.dataset.ready = 'error';

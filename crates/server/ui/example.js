@@ -1,16 +1,18 @@
 // The iframe demo: shows the gateway firmware from our own `version` route every 10 s (relative
 // URL, so the page works under a base path). textContent only: nothing is parsed as HTML.
+// Needs common.js (window.PWUI) loaded first.
 (function () {
   'use strict';
-  var target = document.getElementById('firmware');
+  var U = window.PWUI;
+  var target = U.byId('firmware');
 
   async function refresh() {
     try {
-      var response = await fetch('version', { cache: 'no-store' });
-      var body = response.ok ? await response.json() : null;
+      var body = await U.getJson('version');
       target.textContent = body && typeof body.version === 'string' ? body.version : 'unknown';
     } catch (err) {
-      target.textContent = 'unavailable';
+      // An HTTP error answer is a server without a version; anything else, no server at all.
+      target.textContent = err && err.status ? 'unknown' : 'unavailable';
     }
   }
 

@@ -1,50 +1,33 @@
 // Power-flow page: polls this server's own routes every 5 s and animates the flows.
 // URLs are relative to the page (and its <base>), so it works under a base path, behind a reverse
 // proxy and over HTTPS. Only textContent and attributes are written: no HTML is ever parsed.
+// Needs common.js (window.PWUI) loaded first.
 (function () {
   'use strict';
 
+  var U = window.PWUI;
   var POLL_MS = 5000;
   var TIMEOUT_MS = 4000;
-  // Below this the meters read noise, not a flow.
-  var IDLE_W = 10;
   // One dash period in px (matches stroke-dasharray in powerflow.css).
   var PERIOD_PX = 12.1;
 
   var root = document.documentElement;
-  var byId = function (id) { return document.getElementById(id); };
+  var byId = U.byId;
 
-  // Sign conventions of /aggregates: site + = import, battery + = discharge, solar + = production,
-  // load + = consumption. For every node "in" means towards the hub.
+  // Each node's meter in /aggregates (signs as in U.FLOWS). For every node "in" means towards
+  // the hub.
   var NODES = {
-    solar: { key: 'solar', positive: 'producing', negative: 'consuming' },
-    grid: { key: 'site', positive: 'importing', negative: 'exporting' },
-    battery: { key: 'battery', positive: 'discharging', negative: 'charging' },
-    home: { key: 'load', positive: 'using', negative: 'supplying', flip: true }
+    solar: { key: 'solar' },
+    grid: { key: 'site' },
+    battery: { key: 'battery' },
+    home: { key: 'load', flip: true }
   };
 
   var state = { lastGood: null, gridDown: false };
 
-  async function getJson(path) {
-    var controller = new AbortController();
-    var timer = setTimeout(function () { controller.abort(); }, TIMEOUT_MS);
-    try {
-      var response = await fetch(path, { cache: 'no-store', signal: controller.signal });
-      if (!response.ok) { throw new Error('HTTP ' + response.status); }
-      return await response.json();
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   function power(aggregates, key) {
     var meter = aggregates && aggregates[key];
-    var watts = meter && meter.instant_power;
-    return typeof watts === 'number' && isFinite(watts) ? watts : null;
-  }
-
-  function kw(watts) {
-    return (Math.abs(watts) / 1000).toFixed(2) + ' kW';
+    return U.num(meter && meter.instant_power);
   }
 
   // Speed grows with |power| (dots per second), capped so large sites stay readable.
@@ -68,15 +51,11 @@
     }
     // The home path runs from the home to the hub, so consumption flows "out" of the hub.
     var towardsHub = spec.flip ? watts < 0 : watts > 0;
-    var direction = Math.abs(watts) < IDLE_W ? 'idle' : (towardsHub ? 'in' : 'out');
-    if (name === 'grid' && state.gridDown) { direction = 'idle'; }
-    value.textContent = kw(watts);
+    var outage = name === 'grid' && state.gridDown;
+    var direction = Math.abs(watts) < U.IDLE_W || outage ? 'idle' : (towardsHub ? 'in' : 'out');
+    value.textContent = U.kw(watts);
     node.setAttribute('data-watts', String(watts));
-    if (direction === 'idle') {
-      caption.textContent = name === 'grid' && state.gridDown ? 'outage' : 'idle';
-    } else {
-      caption.textContent = watts > 0 ? spec.positive : spec.negative;
-    }
+    caption.textContent = outage ? 'outage' : U.flowCaption(watts, name);
     flow.setAttribute('data-direction', direction);
     flow.style.animationDuration = durationFor(watts);
   }
@@ -88,8 +67,8 @@
   }
 
   function renderSoe(soe) {
-    var pct = soe && typeof soe.percentage === 'number' && isFinite(soe.percentage)
-      ? Math.max(0, Math.min(100, soe.percentage)) : null;
+    var reading = U.num(soe && soe.percentage);
+    var pct = reading === null ? null : Math.max(0, Math.min(100, reading));
     var level = byId('battery-level');
     var text = byId('value-soe');
     if (pct === null) {
@@ -97,7 +76,7 @@
       level.setAttribute('height', '0');
       return;
     }
-    text.textContent = Math.round(pct) + '%';
+    text.textContent = U.pct(pct, 0);
     byId('node-battery').setAttribute('data-soe', String(pct));
     // The level fills the 26 px inside the battery glyph from the bottom (y = 12 is the floor).
     var height = 26 * pct / 100;
@@ -130,10 +109,10 @@
 
   async function poll() {
     var results = await Promise.allSettled([
-      getJson('aggregates'),
-      getJson('api/system_status/soe'),
-      getJson('api/system_status/grid_status')
-    ]);
+      'aggregates',
+      'api/system_status/soe',
+      'api/system_status/grid_status'
+    ].map(function (path) { return U.getJson(path, TIMEOUT_MS); }));
     var value = function (i) { return results[i].status === 'fulfilled' ? results[i].value : null; };
     var fresh = true;
     // Grid first: an outage changes how the grid flow is drawn. A `null` body means the server

@@ -20,12 +20,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(docs_page))
-        .route("/ui/docs.js", get(docs_js))
-        .route("/ui/docs.css", get(docs_css))
 }
-
-/// The docs page's own files (listed in the table).
-pub const ASSET_PATHS: [&str; 2] = ["/ui/docs.js", "/ui/docs.css"];
 
 async fn openapi_json(State(state): State<AppState>) -> Response {
     state.stats().count_web_get();
@@ -35,13 +30,5 @@ async fn openapi_json(State(state): State<AppState>) -> Response {
 }
 
 async fn docs_page(State(state): State<AppState>) -> Response {
-    ui::html_page(&state, include_str!("../../../ui/docs.html"))
-}
-
-async fn docs_js(State(state): State<AppState>) -> Response {
-    ui::asset(&state, ui::JS, include_bytes!("../../../ui/docs.js"))
-}
-
-async fn docs_css(State(state): State<AppState>) -> Response {
-    ui::asset(&state, ui::CSS, include_bytes!("../../../ui/docs.css"))
+    ui::html_page(&state, ui::DOCS_HTML)
 }

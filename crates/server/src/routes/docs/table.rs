@@ -228,7 +228,6 @@ pub fn routes() -> Vec<RouteDoc> {
     );
     all.extend(
         super::super::ui::asset_paths()
-            .chain(super::ASSET_PATHS)
             .map(|path| row(Get, path, UI, "A file of our pages, compiled in", Asset)),
     );
     all

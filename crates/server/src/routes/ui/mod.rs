@@ -6,6 +6,7 @@
 //! `PW_STYLE` or a validated `?style=` name: only the enum's fixed names ever reach the page, so
 //! the query text is never reflected (server-api §11.4 item 18).
 
+mod assets;
 pub mod console;
 mod page;
 
@@ -17,10 +18,12 @@ use axum::routing::get;
 
 use super::AppState;
 use super::dispatch::ServedPrefix;
-use page::{Asset, Page};
-pub(super) use page::{CSS, JS};
+pub(super) use assets::DOCS_HTML;
+use assets::{ASSETS, Asset, Cache, HTML};
+use page::Page;
 
-/// The UI routes: the page, the example and the assets under our own `/ui/` prefix. Every other
+/// The UI routes: the page, the example and every asset of every page (power flow, example,
+/// console, docs) under our own `/ui/` prefix, from the one table [`assets::ASSETS`]. Every other
 /// path (including other `/ui/…` names) keeps going to the web catch-all.
 pub fn routes() -> Router<AppState> {
     let mut router = Router::new()
@@ -28,7 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/index.html", get(index))
         .route("/example", get(example))
         .route("/example.html", get(example));
-    for asset in page::ASSETS {
+    for asset in ASSETS {
         router = router.route(
             asset.path,
             get(move |state: State<AppState>| serve_asset(state, asset)),
@@ -71,25 +74,36 @@ fn render(
     let body = page.render(style, &base);
     respond(
         state,
-        "text/html; charset=utf-8",
+        HTML,
+        Cache::Configured,
         body.into_bytes().into_response(),
     )
 }
 
 async fn serve_asset(State(state): State<AppState>, asset: Asset) -> Response {
     state.stats().count_web_get();
-    respond(&state, asset.content_type, asset.body.into_response())
+    respond(
+        &state,
+        asset.content_type,
+        asset.cache,
+        asset.body.into_response(),
+    )
 }
 
-/// Our pages' headers: content type, `Cache-Control` from `PW_BROWSER_CACHE`, and a CSP that
+/// Our pages' headers: content type, `Cache-Control` from the file's policy, and a CSP that
 /// forbids inline script (defence in depth against injection). No `X-Frame-Options` and no
 /// `frame-ancestors`: the page is meant to be framed by Grafana and dashboards.
-fn respond(state: &AppState, content_type: &'static str, mut response: Response) -> Response {
+fn respond(
+    state: &AppState,
+    content_type: &'static str,
+    cache: Cache,
+    mut response: Response,
+) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::CACHE_CONTROL,
-        page::cache_control(state.settings().web.browser_cache),
+        cache.header(state.settings().web.browser_cache),
     );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -108,21 +122,13 @@ pub(super) fn html_page(state: &AppState, template: &str) -> Response {
     let body = template.replace("{{BASE}}", &page::base_tag(&state.settings().base_url));
     respond(
         state,
-        "text/html; charset=utf-8",
+        HTML,
+        Cache::Configured,
         body.into_bytes().into_response(),
     )
 }
 
-/// An embedded file served with our pages' headers.
-pub(super) fn asset(state: &AppState, content_type: &'static str, body: &'static [u8]) -> Response {
-    state.stats().count_web_get();
-    respond(state, content_type, body.into_response())
-}
-
 /// The route of every embedded file of the UI pages (for the API docs).
 pub(super) fn asset_paths() -> impl Iterator<Item = &'static str> {
-    page::ASSETS
-        .iter()
-        .chain(console::ASSETS.iter())
-        .map(|asset| asset.path)
+    ASSETS.iter().map(|asset| asset.path)
 }

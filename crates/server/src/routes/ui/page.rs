@@ -1,9 +1,6 @@
-//! The embedded files and the little rendering they need: a theme class and a `<base>` tag.
+//! The little rendering the pages need: a theme class and a `<base>` tag.
 
-use std::time::Duration;
-
-use axum::http::HeaderValue;
-
+use super::assets::{EXAMPLE_HTML, INDEX_HTML};
 use crate::settings::Style;
 
 /// `default-src 'self'` with no inline script or style; frames of any http(s) origin may be
@@ -11,51 +8,6 @@ use crate::settings::Style;
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
      style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-src 'self' http: https:; \
      base-uri 'self'; form-action 'none'; object-src 'none'";
-
-/// A static file served under `/ui/`.
-#[derive(Debug, Clone, Copy)]
-pub struct Asset {
-    /// Its route (absolute on the server; the pages link it relatively).
-    pub path: &'static str,
-    /// Its `Content-Type`.
-    pub content_type: &'static str,
-    /// Its bytes, compiled in.
-    pub body: &'static [u8],
-}
-
-/// Content type of our style sheets.
-pub const CSS: &str = "text/css; charset=utf-8";
-/// Content type of our scripts.
-pub const JS: &str = "application/javascript; charset=utf-8";
-
-/// Every asset of the pages.
-pub const ASSETS: [Asset; 5] = [
-    Asset {
-        path: "/ui/powerflow.css",
-        content_type: CSS,
-        body: include_bytes!("../../../ui/powerflow.css"),
-    },
-    Asset {
-        path: "/ui/powerflow.js",
-        content_type: JS,
-        body: include_bytes!("../../../ui/powerflow.js"),
-    },
-    Asset {
-        path: "/ui/example.css",
-        content_type: CSS,
-        body: include_bytes!("../../../ui/example.css"),
-    },
-    Asset {
-        path: "/ui/example.js",
-        content_type: JS,
-        body: include_bytes!("../../../ui/example.js"),
-    },
-    Asset {
-        path: "/ui/favicon.svg",
-        content_type: "image/svg+xml",
-        body: include_bytes!("../../../ui/favicon.svg"),
-    },
-];
 
 /// The two HTML pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,8 +22,8 @@ impl Page {
     /// The page with its theme class and `<base>` filled in.
     pub fn render(self, style: Style, base_url: &str) -> String {
         let template = match self {
-            Page::Index => include_str!("../../../ui/index.html"),
-            Page::Example => include_str!("../../../ui/example.html"),
+            Page::Index => INDEX_HTML,
+            Page::Example => EXAMPLE_HTML,
         };
         // Both values are server-side: a fixed enum name and the configured base URL (escaped).
         template
@@ -115,16 +67,6 @@ fn escape_html(text: &str) -> String {
     out
 }
 
-/// `PW_BROWSER_CACHE`: `max-age=N` for our pages and assets, `no-cache, no-store` when zero
-/// (the same values the web catch-all sends).
-pub fn cache_control(browser_cache: Duration) -> HeaderValue {
-    match browser_cache.as_secs() {
-        0 => HeaderValue::from_static("no-cache, no-store"),
-        seconds => HeaderValue::from_str(&format!("max-age={seconds}"))
-            .unwrap_or_else(|_| HeaderValue::from_static("no-cache, no-store")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -165,12 +107,6 @@ mod tests {
         let html = Page::Index.render(Style::Clear, "/pwp/");
         assert!(html.contains("<base href=\"/pwp/\">"));
         assert_eq!(base_tag("/a\"b/"), "<base href=\"/a&quot;b/\">");
-    }
-
-    #[test]
-    fn browser_cache_maps_to_cache_control() {
-        assert_eq!(cache_control(Duration::ZERO), "no-cache, no-store");
-        assert_eq!(cache_control(Duration::from_secs(3600)), "max-age=3600");
     }
 
     #[test]
