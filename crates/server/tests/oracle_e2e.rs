@@ -48,7 +48,14 @@ const FROZEN_EPOCH: f64 = 1_780_000_000.0;
 /// polls or tiers fails too).
 const SAMPLES: usize = 4;
 /// Detail, slow and config tiers of a few seconds, so the samples cross their refreshes.
-const TIERS: [&str; 6] = ["--poll-detail", "2", "--poll-slow", "3", "--poll-config", "4"];
+const TIERS: [&str; 6] = [
+    "--poll-detail",
+    "2",
+    "--poll-slow",
+    "3",
+    "--poll-config",
+    "4",
+];
 const SAMPLE_GAP: Duration = Duration::from_millis(1500);
 const SETTLE: Duration = Duration::from_secs(3);
 
