@@ -15,6 +15,7 @@ pub mod hybrid;
 pub mod local;
 pub mod policy;
 pub mod poll;
+pub mod private_file;
 pub mod secret;
 pub mod select;
 pub mod tedapi;

@@ -8,6 +8,7 @@
 pub mod aggregates;
 pub mod battery;
 pub mod grid;
+pub mod readings;
 pub mod scale;
 pub mod site;
 pub mod status;
@@ -16,6 +17,7 @@ pub mod vitals;
 pub use aggregates::{Aggregates, MeterReading};
 pub use battery::{BatteryBlock, Operation, StateOfEnergy, SystemStatus};
 pub use grid::{GridState, GridStatus};
+pub use readings::{Field, Freshness};
 pub use site::{PowerwallEntry, Powerwalls, SiteInfo, SiteName};
 pub use status::{FirmwareVersion, GatewayStatus};
 pub use vitals::Vitals;

@@ -5,13 +5,13 @@
 //! Rewrites are atomic (a 0600 temp file in the same directory, renamed over the target) and keep
 //! every key we do not own: other accounts, unknown fields in the account and its `sso` object.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Value, json};
 
+use crate::private_file::write_atomically;
 use crate::{GatewayError, Secret};
 
 /// Name of the token file in the auth directory.
@@ -165,43 +165,4 @@ pub fn read_site(dir: &Path) -> Option<u64> {
 pub fn write_site(dir: &Path, site_id: u64) -> Result<(), GatewayError> {
     let path = site_path(dir);
     write_atomically(&path, site_id.to_string().as_bytes()).map_err(|err| file_error(&path, err))
-}
-
-/// Replaces `path` with `contents`: a 0600 temp file in the same directory, written, synced, then
-/// renamed over the target, so readers never see a partial file and tokens are never world-readable.
-pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
-    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&dir)?;
-    let stem = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "cloud".to_owned());
-    let unique = SEQUENCE.fetch_add(1, Ordering::Relaxed);
-    let temp = dir.join(format!("{stem}.{}.{unique}.tmp", std::process::id()));
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&temp)?;
-    let written = file
-        .write_all(contents)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| fs::rename(&temp, path));
-    if written.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    written?;
-    #[cfg(unix)]
-    if let Ok(handle) = File::open(&dir) {
-        // Makes the rename durable; best effort.
-        let _ = handle.sync_all();
-    }
-    Ok(())
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
-use crate::cloud::files::write_atomically;
+use crate::private_file::write_atomically;
 use crate::{GatewayError, Secret};
 
 /// Name of the token file in the auth directory.

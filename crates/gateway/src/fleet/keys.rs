@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::setup::{PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, SetupError};
 use crate::Secret;
-use crate::cloud::files::write_atomically;
+use crate::private_file::write_atomically;
 
 /// An EC P-256 key pair in PEM form.
 #[derive(Debug, Clone)]

@@ -1,12 +1,12 @@
 //! The auth cache file (`.powerwall`, gateway-protocols §1.3): the last login's cookies or token,
 //! so a restart does not need a new login. Written atomically with mode 0600.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::auth::{AuthMode, Credential};
+use crate::private_file::{create_private_temp, parent_dir, write_atomically};
 use crate::{GatewayError, Secret};
 
 /// The file's text for a credential, exactly as the reference writes it (Python `json.dump`).
@@ -116,61 +116,6 @@ pub fn prepare_cache_dir(path: &Path) -> Result<(), GatewayError> {
         path: path.to_path_buf(),
         source,
     })
-}
-
-/// Replaces `path` with `contents`: a 0600 temp file in the same directory, written, synced,
-/// then renamed over the target, so readers never see a partial file.
-pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let dir = parent_dir(path);
-    fs::create_dir_all(&dir)?;
-    let (mut file, temp) = create_private_temp(&dir, path)?;
-    let written = file
-        .write_all(contents)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| fs::rename(&temp, path));
-    if written.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    written?;
-    sync_dir(&dir);
-    Ok(())
-}
-
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-/// A new, exclusive temp file beside `target`, readable only by its owner.
-fn create_private_temp(dir: &Path, target: &Path) -> io::Result<(File, PathBuf)> {
-    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
-    let stem = target
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "powerwall".to_owned());
-    let unique = SEQUENCE.fetch_add(1, Ordering::Relaxed);
-    let temp = dir.join(format!(".{stem}.{}.{unique}.tmp", std::process::id()));
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let file = options.open(&temp)?;
-    Ok((file, temp))
-}
-
-/// Makes the rename durable; best effort (not every platform can open a directory).
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(handle) = File::open(dir) {
-        let _ = handle.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
 }
 
 #[cfg(test)]

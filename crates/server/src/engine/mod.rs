@@ -11,6 +11,7 @@ pub mod on_demand;
 pub mod overview;
 pub mod plan;
 pub mod poller;
+pub mod readings;
 pub mod render;
 pub mod snapshot;
 

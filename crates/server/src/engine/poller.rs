@@ -20,6 +20,7 @@ use super::fallback::{FallbackEvent, FallbackState, FallbackView, ProbeOutcome};
 use super::health::{EndpointTable, HealthTransition};
 use super::log_limit::NetworkErrorLog;
 use super::plan::PollPlan;
+use super::readings::Readings;
 use super::render::render;
 use super::snapshot::{AdminView, Document, LinkHealth, LinkState, Snapshot};
 use super::{EngineCommand, ResetReport};
@@ -538,9 +539,14 @@ impl Poller {
             network_log_entries: self.network_log.sizes(),
             plan: self.plan.activity(self.access.plan_activity()),
         };
+        let plan = &self.plan;
+        let readings = Readings::build(&served, &admin.fresh_until, |kind| {
+            plan.entries.iter().any(|entry| entry.kind == kind)
+        });
         let snapshot = Snapshot {
             sequence: self.sequence,
             published_at: now,
+            readings: Arc::new(readings),
             rendered: render(&served, &self.presentation),
             documents: served,
             health: self.health.clone(),

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use super::fallback::FallbackView;
 use super::health::EndpointTable;
+use super::readings::Readings;
 
 /// One document as last read from the gateway.
 #[derive(Debug, Clone)]
@@ -145,6 +146,8 @@ pub struct Snapshot {
     pub published_at: Instant,
     /// The last good document of each kind still within the freshness window.
     pub documents: BTreeMap<DataKind, Document>,
+    /// The same data as typed readings with their freshness (built once per publish).
+    pub readings: Arc<Readings>,
     /// Pre-rendered bodies.
     pub rendered: Rendered,
     /// Link health.
@@ -185,6 +188,7 @@ impl Snapshot {
             sequence: 0,
             published_at: Instant::now(),
             documents: BTreeMap::new(),
+            readings: Arc::new(Readings::default()),
             rendered: Rendered::default(),
             health: LinkHealth::starting(),
             admin: AdminView::default(),

@@ -12,8 +12,7 @@ use crate::engine::snapshot::LinkState;
 use crate::settings::Presentation;
 
 use DataKind::{
-    Aggregates, GridStatus, Operation, Powerwalls, SiteInfo, SiteName, Soe, SolarPowerwall, Status,
-    SystemStatus, Vitals,
+    Aggregates, GridStatus, Powerwalls, SiteInfo, SolarPowerwall, Status, SystemStatus, Vitals,
 };
 
 /// The gateway's own numbers: negative solar kept, no site threshold (those knobs shape the
@@ -32,7 +31,7 @@ pub fn gateway_status(view: &GatewayView<'_>, now: Instant) -> Value {
     let online = view.is_online(&servable);
     let error = link_error(view);
     let data = if servable.aggregates().is_some() {
-        powerwall_data(view, &servable)
+        powerwall_data(view, &servable, now)
     } else {
         Value::Null
     };
@@ -175,22 +174,28 @@ fn connection_mode(mode: AccessMode) -> &'static str {
 /// `system_status` ← system status; `time_remaining` ← system status and aggregates; `din`,
 /// `uptime`, `version`, `status` ← `/api/status`; `site_name` ← site name; `site_info`,
 /// `powerwalls`, `fan_speeds` ← their documents. `freshness` tells which are stale.
-fn powerwall_data(view: &GatewayView<'_>, servable: &Servable) -> Value {
+fn powerwall_data(view: &GatewayView<'_>, servable: &Servable, now: Instant) -> Value {
     let documents = servable.documents();
     let rendered = |route: &str| route_json(route, &documents, &RAW).unwrap_or(Value::Null);
     let raw = |kind: DataKind| servable.json(kind).cloned().unwrap_or(Value::Null);
-    let status_field = |key: &str| {
-        servable
-            .json(Status)
-            .and_then(|status| status.get(key))
-            .cloned()
-            .unwrap_or(Value::Null)
+    // Values the typed readings carry come from them, by the same servability rules.
+    let readings = &view.snapshot.readings;
+    let graceful = view.freshness.graceful_degradation;
+    let status = readings.status.at(now, graceful).value;
+    let status_field = |read: fn(&powerwall_model::GatewayStatus) -> Option<&String>| {
+        status
+            .and_then(read)
+            .map_or(Value::Null, |text| Value::from(text.as_str()))
     };
-    let soe_raw = facade::level(servable.json(Soe), false)
-        .as_f64()
+    let soe_raw = readings
+        .soe
+        .at(now, graceful)
+        .value
+        .map(|soe| soe.raw_pct)
         .filter(|raw| raw.is_finite());
-    let reserve = facade::get_reserve(servable.json(Operation), true)
-        .as_f64()
+    let operation = readings.operation.at(now, graceful).value;
+    let reserve = operation
+        .and_then(|operation| operation.reserve_app_pct())
         .map(round2);
     let grid_detail = servable.json(GridStatus);
     let mode = view.info.mode;
@@ -224,21 +229,33 @@ fn powerwall_data(view: &GatewayView<'_>, servable: &Servable) -> Value {
         number(soe_raw.map(|raw| round2(app_scale_clamped(raw)))),
     );
     data.insert("freq".into(), rendered("/freq"));
-    data.insert("din".into(), status_field("din"));
-    data.insert("uptime".into(), status_field("up_time_seconds"));
-    data.insert("version".into(), status_field("version"));
+    data.insert("din".into(), status_field(|status| status.din.as_ref()));
+    data.insert(
+        "uptime".into(),
+        status_field(|status| status.up_time_seconds.as_ref()),
+    );
+    data.insert(
+        "version".into(),
+        status_field(|status| status.version.as_ref()),
+    );
     data.insert("status".into(), raw(Status));
     data.insert("device_type".into(), Value::Null);
     data.insert(
         "site_name".into(),
-        servable
-            .json(SiteName)
-            .and_then(|document| document.get("site_name"))
-            .cloned()
-            .unwrap_or(Value::Null),
+        readings
+            .site_name
+            .at(now, graceful)
+            .value
+            .and_then(|site| site.site_name.as_deref())
+            .map_or(Value::Null, Value::from),
     );
     data.insert("site_info".into(), raw(SiteInfo));
-    data.insert("mode".into(), facade::get_mode(servable.json(Operation)));
+    data.insert(
+        "mode".into(),
+        operation
+            .and_then(|operation| operation.real_mode.as_deref())
+            .map_or(Value::Null, Value::from),
+    );
     // Grid charging and export live in the TEDAPI config or the cloud, which no poll reads yet.
     data.insert("grid_charging".into(), Value::Null);
     data.insert("grid_export".into(), Value::Null);

@@ -1,11 +1,12 @@
 //! `AggregateData` and the `/api/aggregate/*` sub-route bodies, by the rules in the module docs.
 
 use powerwall_gateway::DataKind;
-use powerwall_gateway::tedapi::convert::{self as facade, GridStatusKind};
+use powerwall_model::{Aggregates, Freshness, GridState};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
-use super::{GatewayView, Servable, app_scale_clamped, gateway_status, number, round2};
+use super::{GatewayView, app_scale_clamped, epoch, gateway_status, number, round2};
+use crate::engine::snapshot::LinkState;
 
 /// Everything `/api/aggregate/` and its sub-routes serve, computed once per change.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,10 +36,8 @@ enum Grid {
 }
 
 impl Grid {
-    fn of(servable: &Servable) -> Option<Grid> {
-        match facade::grid_status(servable.json(DataKind::GridStatus), GridStatusKind::Text)
-            .as_str()?
-        {
+    fn of(state: &GridState) -> Option<Grid> {
+        match state.as_updown()? {
             "UP" => Some(Grid::Up),
             "SYNCING" => Some(Grid::Syncing),
             "DOWN" => Some(Grid::Down),
@@ -60,7 +59,7 @@ struct Reading {
     id: String,
     online: bool,
     fetched: Option<f64>,
-    /// `instant_power` of site, battery, load, solar (missing or non-numeric → 0).
+    /// `instant_power` of site, battery, load, solar (missing or non-finite → 0).
     power: [f64; 4],
     /// The gateway's raw SOE percentage.
     soe_raw: Option<f64>,
@@ -69,49 +68,63 @@ struct Reading {
     grid: Option<Grid>,
 }
 
-const METERS: [&str; 4] = ["site", "battery", "load", "solar"];
-
 impl Reading {
-    /// The reading of a gateway with servable aggregates; `None` for a gateway left out.
-    fn of(view: &GatewayView<'_>, servable: &Servable) -> Option<Reading> {
-        let meters = servable.aggregates()?;
-        let power = METERS.map(|meter| {
-            meters
-                .get(meter)
-                .and_then(|section| section.get("instant_power"))
-                .and_then(Value::as_f64)
-                .filter(|watts| watts.is_finite())
-                .unwrap_or(0.0)
-        });
-        let energy = |key: &str| {
-            servable
-                .json(DataKind::SystemStatus)
-                .and_then(|status| status.get(key))
-                .and_then(Value::as_f64)
-                .filter(|wh| wh.is_finite())
-        };
-        let pack = match (
-            energy("nominal_full_pack_energy"),
-            energy("nominal_energy_remaining"),
-        ) {
-            (Some(full), Some(remaining)) if full > 0.0 && remaining >= 0.0 => {
-                Some((full, remaining))
+    /// The reading of a gateway whose meter aggregates are servable at `now` (typed readings of
+    /// its snapshot); `None` for a gateway left out.
+    fn of(view: &GatewayView<'_>, now: Instant) -> Option<Reading> {
+        let readings = &view.snapshot.readings;
+        let graceful = view.freshness.graceful_degradation;
+        let aggregates = readings.aggregates.at(now, graceful);
+        let meters = aggregates.value.filter(|meters| has_meters(meters))?;
+        let finite = |value: Option<f64>| value.filter(|number| number.is_finite());
+        let power = [
+            meters.site_w(),
+            meters.battery_w(),
+            meters.load_w(),
+            meters.solar_w(),
+        ]
+        .map(|watts| finite(watts).unwrap_or(0.0));
+        let system_status = readings.system_status.at(now, graceful).value;
+        let pack = system_status.and_then(|status| {
+            match (
+                finite(status.full_pack_energy_wh),
+                finite(status.energy_remaining_wh),
+            ) {
+                (Some(full), Some(remaining)) if full > 0.0 && remaining >= 0.0 => {
+                    Some((full, remaining))
+                }
+                _ => None,
             }
-            _ => None,
-        };
-        let soe_raw = facade::level(servable.json(DataKind::Soe), false)
-            .as_f64()
-            .filter(|raw| raw.is_finite());
+        });
+        let soe_raw = finite(readings.soe.at(now, graceful).value.map(|soe| soe.raw_pct));
+        let grid = readings
+            .grid
+            .at(now, graceful)
+            .value
+            .and_then(|grid| Grid::of(&grid.state));
+        let online = view.snapshot.health.state == LinkState::Connected
+            && aggregates.freshness == Freshness::Fresh;
         Some(Reading {
             id: view.info.id.clone(),
-            online: view.is_online(servable),
-            fetched: servable.fetched(DataKind::Aggregates),
+            online,
+            fetched: readings
+                .aggregates
+                .known()
+                .and_then(|known| epoch(known.fetched_wall)),
             power,
             soe_raw,
             pack,
-            grid: Grid::of(servable),
+            grid,
         })
     }
+}
+
+/// Whether the aggregates hold data (at least one meter section, as `/aggregates` requires).
+fn has_meters(meters: &Aggregates) -> bool {
+    meters.site.is_some()
+        || meters.battery.is_some()
+        || meters.load.is_some()
+        || meters.solar.is_some()
 }
 
 /// The combined battery level and the gateways it rests on.
@@ -172,7 +185,7 @@ pub fn aggregate(views: &[GatewayView<'_>], statuses: &[Value], now: Instant) ->
     let mut per_gateway = [Map::new(), Map::new(), Map::new()];
     for (index, view) in views.iter().enumerate() {
         let servable = view.servable(now);
-        let reading = Reading::of(view, &servable);
+        let reading = Reading::of(view, now);
         let mut entry = Map::new();
         entry.insert(
             "online".into(),

@@ -109,13 +109,13 @@ pub(super) fn stats_document(state: &AppState, snapshot: &Snapshot) -> Map<Strin
     doc
 }
 
-/// The site name from the snapshot's `/api/site_info/site_name` document.
+/// The site name of the snapshot's typed readings (`/api/site_info/site_name`).
 fn site_name(snapshot: &Snapshot) -> Value {
     snapshot
-        .documents
-        .get(&DataKind::SiteName)
-        .and_then(|document| document.json.get("site_name"))
-        .and_then(Value::as_str)
+        .readings
+        .site_name
+        .known()
+        .and_then(|known| known.value.site_name.as_deref())
         .map_or(Value::Null, |name| json!(name))
 }
 

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::*;
+use crate::engine::readings::Readings;
 use crate::engine::snapshot::Document;
 use crate::settings::SiteKind;
 
@@ -124,9 +125,30 @@ pub(super) fn views<'a>(gateways: &'a [Gw], freshness: &'a Freshness) -> Vec<Gat
         .collect()
 }
 
+/// The gateways as their pollers would publish them: typed readings built from the documents
+/// (tests edit documents and freshness after building a snapshot).
+pub(super) fn published(gateways: &[Gw]) -> Vec<Gw> {
+    gateways
+        .iter()
+        .map(|gw| {
+            let mut snapshot = gw.snapshot.clone();
+            snapshot.readings = Arc::new(Readings::build(
+                &snapshot.documents,
+                &snapshot.admin.fresh_until,
+                |_| true,
+            ));
+            Gw {
+                info: gw.info.clone(),
+                snapshot,
+            }
+        })
+        .collect()
+}
+
 pub(super) fn run(gateways: &[Gw], now: Instant) -> (Vec<Value>, AggregateBodies) {
     let freshness = freshness();
-    let views = views(gateways, &freshness);
+    let gateways = published(gateways);
+    let views = views(&gateways, &freshness);
     let statuses: Vec<Value> = views.iter().map(|v| gateway_status(v, now)).collect();
     let bodies = aggregate(&views, &statuses, now);
     (statuses, bodies)

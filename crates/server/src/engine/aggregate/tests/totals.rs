@@ -170,6 +170,7 @@ fn degraded_gateway_is_counted_and_included() {
         graceful_degradation: false,
         ..freshness()
     };
+    let gateways = published(&gateways);
     let strict_views = views(&gateways, &strict);
     let status = gateway_status(&strict_views[0], now);
     assert_eq!(status["data"], Value::Null);
