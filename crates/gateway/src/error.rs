@@ -16,7 +16,10 @@ pub enum ErrorClass {
 }
 
 /// Everything that can go wrong talking to a gateway.
-#[derive(Debug, thiserror::Error)]
+///
+/// Cheap to clone (the one I/O cause is shared), so every caller of a single-flight fetch gets the
+/// error itself.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum GatewayError {
     /// TCP/TLS connection failed or was dropped.
     #[error("cannot reach the gateway at {target}: {detail}")]
@@ -142,7 +145,7 @@ pub enum GatewayError {
         path: std::path::PathBuf,
         /// The I/O error.
         #[source]
-        source: std::io::Error,
+        source: std::sync::Arc<std::io::Error>,
     },
 }
 
@@ -203,85 +206,5 @@ impl GatewayError {
             self,
             Self::CoolingDown { .. } | Self::Suppressed { .. } | Self::LoginBackoff { .. }
         )
-    }
-}
-
-impl GatewayError {
-    /// A copy for the callers that shared one upstream call (single flight): `GatewayError` holds
-    /// an `io::Error` in one variant, so it cannot derive `Clone`; that one becomes `Config` text.
-    pub fn replay(&self) -> GatewayError {
-        use GatewayError as E;
-        match self {
-            E::Unreachable { target, detail } => E::Unreachable {
-                target: target.clone(),
-                detail: detail.clone(),
-            },
-            E::Timeout { target, timeout } => E::Timeout {
-                target: target.clone(),
-                timeout: *timeout,
-            },
-            E::LoginRejected {
-                target,
-                status,
-                credential,
-            } => E::LoginRejected {
-                target: target.clone(),
-                status: *status,
-                credential,
-            },
-            E::LoginIncomplete { target, missing } => E::LoginIncomplete {
-                target: target.clone(),
-                missing,
-            },
-            E::LoginBackoff {
-                target,
-                status,
-                remaining,
-            } => E::LoginBackoff {
-                target: target.clone(),
-                status: *status,
-                remaining: *remaining,
-            },
-            E::Unauthorized { path, status } => E::Unauthorized {
-                path: path.clone(),
-                status: *status,
-            },
-            E::RateLimited {
-                path,
-                status,
-                retry_after,
-            } => E::RateLimited {
-                path: path.clone(),
-                status: *status,
-                retry_after: *retry_after,
-            },
-            E::CoolingDown { remaining } => E::CoolingDown {
-                remaining: *remaining,
-            },
-            E::Suppressed {
-                path,
-                status,
-                remaining,
-            } => E::Suppressed {
-                path: path.clone(),
-                status: *status,
-                remaining: *remaining,
-            },
-            E::Status { path, status } => E::Status {
-                path: path.clone(),
-                status: *status,
-            },
-            E::Malformed { path, detail } => E::Malformed {
-                path: path.clone(),
-                detail: detail.clone(),
-            },
-            E::Empty { path } => E::Empty { path: path.clone() },
-            E::Unsupported { mode, what } => E::Unsupported {
-                mode,
-                what: what.clone(),
-            },
-            E::Config(text) => E::Config(text.clone()),
-            E::AuthCache { .. } => E::Config(self.to_string()),
-        }
     }
 }

@@ -173,7 +173,7 @@ impl<K: Hash + Eq + Clone> AnswerCache<K> {
                     // Another caller finished a call while we waited: share its outcome.
                     return match outcome {
                         Ok(value) => Ok(Arc::clone(value)),
-                        Err(error) => Err(error.replay()),
+                        Err(error) => Err(error.clone()),
                     };
                 }
             }
@@ -189,7 +189,7 @@ impl<K: Hash + Eq + Clone> AnswerCache<K> {
                 state.value = Some((stamp, Arc::clone(value)));
                 state.last = Some((finished, Ok(Arc::clone(value))));
             }
-            Err(error) => state.last = Some((finished, Err(error.replay()))),
+            Err(error) => state.last = Some((finished, Err(error.clone()))),
         }
         outcome
     }

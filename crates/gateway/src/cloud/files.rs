@@ -62,7 +62,7 @@ pub fn site_path(dir: &Path) -> PathBuf {
 fn file_error(path: &Path, source: io::Error) -> GatewayError {
     GatewayError::AuthCache {
         path: path.to_path_buf(),
-        source,
+        source: std::sync::Arc::new(source),
     }
 }
 

@@ -66,7 +66,7 @@ const KNOWN_KEYS: [&str; 10] = [
 fn file_error(path: &Path, source: io::Error) -> GatewayError {
     GatewayError::AuthCache {
         path: path.to_path_buf(),
-        source,
+        source: std::sync::Arc::new(source),
     }
 }
 

@@ -114,7 +114,7 @@ pub fn prepare_cache_dir(path: &Path) -> Result<(), GatewayError> {
     });
     probe.map_err(|source| GatewayError::AuthCache {
         path: path.to_path_buf(),
-        source,
+        source: std::sync::Arc::new(source),
     })
 }
 

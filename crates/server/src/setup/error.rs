@@ -212,7 +212,10 @@ impl StepUrls {
                 url: url.to_owned(),
                 detail: format!("no answer within {timeout:?}"),
             },
-            GatewayError::AuthCache { path, source } => SetupError::AuthDir { path, source },
+            GatewayError::AuthCache { path, source } => SetupError::AuthDir {
+                path,
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
             GatewayError::Config(detail) => SetupError::Invalid(detail),
             other => SetupError::Cloud(other),
         }

@@ -93,7 +93,7 @@ impl<T> Slot<T> {
         if now.saturating_duration_since(failed_at) >= within {
             return None;
         }
-        state.last_error.as_ref().map(GatewayError::replay)
+        state.last_error.clone()
     }
 
     /// The last answer whatever its age (firmware facts survive a failed refresh, §3.1).
@@ -136,7 +136,7 @@ impl<T> Slot<T> {
             // Another caller fetched while we waited: share its outcome.
             let state = self.lock_state();
             if let Some(error) = &state.last_error {
-                return Err(error.replay());
+                return Err(error.clone());
             }
             if let Some((_, value)) = &state.value {
                 return Ok(Arc::clone(value));
@@ -156,7 +156,7 @@ impl<T> Slot<T> {
                 Ok(value)
             }
             Err(error) => {
-                state.last_error = Some(error.replay());
+                state.last_error = Some(error.clone());
                 state.failed_at = Some(now());
                 Err(error)
             }

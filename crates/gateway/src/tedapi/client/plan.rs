@@ -205,7 +205,7 @@ impl TedapiClient {
         let mut answers = Vec::with_capacity(request.kinds.len());
         for &kind in request.kinds {
             let answer = match gathered.missing(needs(kind).required) {
-                Some(err) => Err(err.replay()),
+                Some(err) => Err(err.clone()),
                 None => self.build(kind, &inputs, &gathered, previous.as_ref()),
             };
             let stop = answer.as_ref().is_err_and(GatewayError::is_link_failure);
@@ -309,13 +309,13 @@ impl TedapiClient {
         macro_rules! run {
             ($fetch:expr) => {
                 match &down {
-                    Some(err) => Err(err.replay()),
+                    Some(err) => Err(err.clone()),
                     None => {
                         let result = $fetch;
                         if let Err(err) = &result
                             && err.is_link_failure()
                         {
-                            down = Some(err.replay());
+                            down = Some(err.clone());
                         }
                         result
                     }

@@ -193,7 +193,10 @@ fn fleet_call(err: GatewayError, audience: &str) -> SetupError {
             url: audience.to_owned(),
             detail: format!("no answer within {timeout:?}"),
         },
-        GatewayError::AuthCache { path, source } => SetupError::AuthDir { path, source },
+        GatewayError::AuthCache { path, source } => SetupError::AuthDir {
+            path,
+            source: std::io::Error::new(source.kind(), source.to_string()),
+        },
         GatewayError::Config(detail) => SetupError::Invalid(detail),
         other => SetupError::Cloud(other),
     }
