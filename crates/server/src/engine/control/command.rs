@@ -129,3 +129,49 @@ pub(super) fn is_failure(result: &Value) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use powerwall_gateway::{GridExportRule, OperationMode, ReserveLevel};
+    use serde_json::json;
+
+    use super::*;
+
+    fn level(percent: u64) -> ReserveLevel {
+        ReserveLevel::whole(percent).expect("0-100")
+    }
+
+    #[test]
+    fn commands_from_fields() {
+        assert_eq!(Command::operation(None, None), None);
+        assert_eq!(
+            Command::operation(Some(level(5)), None),
+            Some(Command::Reserve(level(5)))
+        );
+        let both = Command::operation(Some(level(5)), Some(OperationMode::Autonomous));
+        assert_eq!(
+            both.map(Command::operation_fields),
+            Some((Some(level(5)), Some(OperationMode::Autonomous)))
+        );
+        assert_eq!(
+            Command::GridCharging(false).operation_fields(),
+            (None, None)
+        );
+        assert_eq!(
+            Command::GridExport(GridExportRule::Never).describe(),
+            "Set Grid Export to never"
+        );
+    }
+
+    #[test]
+    fn failure_results() {
+        assert!(is_failure(&Value::Null));
+        assert!(is_failure(&json!(false)));
+        assert!(is_failure(&json!({"error": "Failed to write config"})));
+        assert!(!is_failure(
+            &json!({"real_mode": "backup", "backup_reserve_percent": 50})
+        ));
+        assert!(!is_failure(&json!(true)));
+        assert!(!is_failure(&json!("Updated")));
+    }
+}

@@ -92,3 +92,28 @@ pub fn grid_export(site_info: Option<&Value>) -> String {
             .to_ascii_lowercase(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn grid_reads_from_site_info() {
+        assert!(!grid_charging(None));
+        assert!(grid_charging(Some(&json!({}))));
+        assert!(grid_charging(Some(
+            &json!({"disallow_charge_from_grid_with_solar_installed": false})
+        )));
+        assert!(!grid_charging(Some(
+            &json!({"disallow_charge_from_grid_with_solar_installed": true})
+        )));
+        assert_eq!(grid_export(None), "unknown");
+        assert_eq!(grid_export(Some(&json!({}))), "battery_ok");
+        assert_eq!(
+            grid_export(Some(&json!({"customer_preferred_export_rule": "PV_ONLY"}))),
+            "pv_only"
+        );
+    }
+}

@@ -163,3 +163,25 @@ impl Tasks {
         set.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn observed_descriptions() {
+        assert_eq!(describe_observed(None), "not observed");
+        assert_eq!(
+            describe_observed(Some(
+                &json!({"backup_reserve_percent": 52.5, "real_mode": "backup"})
+            )),
+            "observed raw 52.5, mode backup"
+        );
+        assert_eq!(
+            describe_observed(Some(&json!({}))),
+            "observed raw unknown, mode unknown"
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! Control routes: `/control/{reserve,mode,grid_charging,grid_export,max_backup}` (proxy-api §6.8).
 //!
 //! Off unless `PW_CONTROL_SECRET` is set. GETs read (no token, always 200); POSTs need the token
-//! and write through the gateway's control backend (see `backend`): the Tesla cloud in cloud mode
+//! and write through the backend the gateway's [`Controller`] picks: the Tesla cloud in cloud mode
 //! or through a hybrid cloud connection, else the local API (local and TEDAPI hybrid modes:
 //! reserve and mode via `POST /api/operation`). A gateway without a backend, or whose cloud link
 //! does not connect, gets the reference's "Unable to connect to cloud mode - Run Setup" answer
