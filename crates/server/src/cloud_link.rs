@@ -202,7 +202,7 @@ struct LinkRecord {
 /// One gateway's cloud link: the client, whether it works, and what it last saw.
 pub struct CloudLink {
     client: TeslaClient,
-    reads: Arc<CloudReads>,
+    reads: CloudReads,
     role: CloudRole,
     record: Mutex<LinkRecord>,
 }
@@ -212,7 +212,7 @@ impl CloudLink {
     pub fn new(client: impl Into<TeslaClient>, role: CloudRole) -> Self {
         let client = client.into();
         Self {
-            reads: Arc::new(CloudReads::new(client.clone())),
+            reads: CloudReads::new(client.clone()),
             client,
             role,
             record: Mutex::default(),
@@ -248,14 +248,9 @@ impl CloudLink {
         }
     }
 
-    /// The client as a gateway client whose errors never name the account.
-    pub fn access(&self) -> Arc<dyn GatewayAccess> {
-        Arc::clone(&self.reads) as Arc<dyn GatewayAccess>
-    }
-
     /// The link's writes (errors never name the account).
     pub fn control(&self) -> &dyn GatewayControl {
-        self.reads.as_ref()
+        &self.reads
     }
 
     /// An error's text without the account email, for logs.
