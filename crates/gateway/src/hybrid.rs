@@ -4,8 +4,8 @@
 use crate::local::LocalClient;
 use crate::tedapi::client::TedapiClient;
 use crate::{
-    AccessMode, DataKind, GatewayAccess, GatewayError, GridExportRule, OperationMode, PollAnswers,
-    PollRequest, QueryActivity, RawBody, ReserveLevel, UpstreamStats,
+    AccessMode, DataKind, GatewayAccess, GatewayControl, GatewayError, GridExportRule,
+    OperationMode, PollAnswers, PollRequest, QueryActivity, RawBody, ReserveLevel, UpstreamStats,
 };
 
 /// Local API client plus a TEDAPI client for vitals, on the same gateway.
@@ -105,7 +105,14 @@ impl GatewayAccess for HybridClient {
         }
     }
 
-    /// Writes go to the local API (TEDAPI v1 has no write path).
+    fn control(&self) -> Option<&dyn GatewayControl> {
+        Some(self)
+    }
+}
+
+/// Writes go to the local API (TEDAPI v1 has no write path).
+#[async_trait::async_trait]
+impl GatewayControl for HybridClient {
     async fn set_operation(
         &self,
         reserve: Option<ReserveLevel>,

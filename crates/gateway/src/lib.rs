@@ -198,39 +198,40 @@ pub trait GatewayAccess: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The write ability of this mode, when it has one (`None`: control is not supported here).
+    fn control(&self) -> Option<&dyn GatewayControl> {
+        None
+    }
+}
+
+/// Writes to a gateway's settings: an ability only some access modes offer (see
+/// [`GatewayAccess::control`]), so "not supported in this mode" is known from the type.
+///
+/// The reserve level is forwarded unchanged: the local API's field is raw scale, so the local
+/// backend writes it as given; the cloud APIs take the app's percentage (gateway-protocols §7).
+#[async_trait::async_trait]
+pub trait GatewayControl: Send + Sync {
     /// Sets the backup reserve and/or the operation mode; answers the backend's result document.
-    ///
-    /// The level is forwarded unchanged: the local API's field is raw scale, so the local backend
-    /// writes it as given (gateway-protocols §7). Modes without a write path keep this default.
     async fn set_operation(
         &self,
         reserve: Option<ReserveLevel>,
         mode: Option<OperationMode>,
-    ) -> Result<serde_json::Value, GatewayError> {
-        let _ = (reserve, mode);
-        Err(self.unsupported_write("setting the reserve or operation mode"))
-    }
+    ) -> Result<serde_json::Value, GatewayError>;
 
     /// Allows or forbids charging the battery from the grid; answers the backend's result.
-    async fn set_grid_charging(&self, allowed: bool) -> Result<serde_json::Value, GatewayError> {
-        let _ = allowed;
-        Err(self.unsupported_write("setting grid charging"))
-    }
+    async fn set_grid_charging(&self, allowed: bool) -> Result<serde_json::Value, GatewayError>;
 
     /// Sets the grid export rule; answers the backend's result.
     async fn set_grid_export(
         &self,
         rule: GridExportRule,
-    ) -> Result<serde_json::Value, GatewayError> {
-        let _ = rule;
-        Err(self.unsupported_write("setting the grid export rule"))
-    }
+    ) -> Result<serde_json::Value, GatewayError>;
+}
 
-    /// The error of a write this mode cannot perform.
-    fn unsupported_write(&self, what: &str) -> GatewayError {
-        GatewayError::Unsupported {
-            mode: self.mode().name(),
-            what: what.to_owned(),
-        }
+/// The error of a write `mode` cannot perform (e.g. grid settings through the local API).
+pub fn unsupported_write(mode: AccessMode, what: &str) -> GatewayError {
+    GatewayError::Unsupported {
+        mode: mode.name(),
+        what: what.to_owned(),
     }
 }

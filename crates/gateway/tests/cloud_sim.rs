@@ -8,7 +8,8 @@ use std::time::Duration;
 use powerwall_gateway::cloud::{CloudClient, CloudConfig, files, transport};
 use powerwall_gateway::policy::ManualClock;
 use powerwall_gateway::{
-    DataKind, GatewayAccess, GatewayError, GridExportRule, OperationMode, ReserveLevel, Secret,
+    DataKind, GatewayAccess, GatewayControl, GatewayError, GridExportRule, OperationMode,
+    ReserveLevel, Secret,
 };
 use powerwall_simulator::{CloudKnobs, FaultSpec, SimulatorConfig, SimulatorHandle, start};
 

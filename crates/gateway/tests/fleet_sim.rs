@@ -12,7 +12,8 @@ use powerwall_gateway::fleet::setup::{
 use powerwall_gateway::fleet::{FleetClient, FleetConfig, FleetTokenFile};
 use powerwall_gateway::policy::ManualClock;
 use powerwall_gateway::{
-    DataKind, GatewayAccess, GatewayError, GridExportRule, OperationMode, ReserveLevel, Secret,
+    DataKind, GatewayAccess, GatewayControl, GatewayError, GridExportRule, OperationMode,
+    ReserveLevel, Secret,
 };
 use powerwall_simulator::{
     CloudKnobs, FleetRateLimit, RetryStyle, SimulatorConfig, SimulatorHandle, start,

@@ -9,10 +9,12 @@ use powerwall_gateway::cloud::CloudClient;
 use powerwall_gateway::fleet::FleetClient;
 use powerwall_gateway::tedapi::convert::mocked_document;
 use powerwall_gateway::{
-    AccessMode, DataKind, GatewayAccess, GatewayError, GridExportRule, OperationMode, RawBody,
-    ReserveLevel, UpstreamStats,
+    AccessMode, DataKind, GatewayAccess, GatewayControl, GatewayError, GridExportRule,
+    OperationMode, RawBody, ReserveLevel, UpstreamStats, unsupported_write,
 };
 use serde_json::{Value, json};
+
+use crate::engine::capabilities::BackendKind;
 
 /// Failures in a row after which the link counts as unavailable (server-api: 3).
 const UNAVAILABLE_AFTER: u32 = 3;
@@ -90,6 +92,13 @@ impl CloudReads {
     fn redact<T>(&self, outcome: Result<T, GatewayError>) -> Result<T, GatewayError> {
         outcome.map_err(|err| redact_account(err, &self.email))
     }
+
+    /// The client's write ability (both Tesla APIs have one).
+    fn writer(&self) -> Result<&dyn GatewayControl, GatewayError> {
+        self.client
+            .control()
+            .ok_or_else(|| unsupported_write(self.client.mode(), "control writes"))
+    }
 }
 
 #[async_trait::async_trait]
@@ -127,20 +136,31 @@ impl GatewayAccess for CloudReads {
         self.client.upstream()
     }
 
+    fn control(&self) -> Option<&dyn GatewayControl> {
+        Some(self)
+    }
+}
+
+/// Writes through the cloud client, with errors that never name the account.
+#[async_trait::async_trait]
+impl GatewayControl for CloudReads {
     async fn set_operation(
         &self,
         reserve: Option<ReserveLevel>,
         mode: Option<OperationMode>,
     ) -> Result<Value, GatewayError> {
-        self.redact(self.client.set_operation(reserve, mode).await)
+        let control = self.writer()?;
+        self.redact(control.set_operation(reserve, mode).await)
     }
 
     async fn set_grid_charging(&self, allowed: bool) -> Result<Value, GatewayError> {
-        self.redact(self.client.set_grid_charging(allowed).await)
+        let control = self.writer()?;
+        self.redact(control.set_grid_charging(allowed).await)
     }
 
     async fn set_grid_export(&self, rule: GridExportRule) -> Result<Value, GatewayError> {
-        self.redact(self.client.set_grid_export(rule).await)
+        let control = self.writer()?;
+        self.redact(control.set_grid_export(rule).await)
     }
 }
 
@@ -182,6 +202,7 @@ struct LinkRecord {
 /// One gateway's cloud link: the client, whether it works, and what it last saw.
 pub struct CloudLink {
     client: TeslaClient,
+    reads: CloudReads,
     role: CloudRole,
     record: Mutex<LinkRecord>,
 }
@@ -189,8 +210,10 @@ pub struct CloudLink {
 impl CloudLink {
     /// A link over `client` (Owner API or Fleet API) that has not connected yet.
     pub fn new(client: impl Into<TeslaClient>, role: CloudRole) -> Self {
+        let client = client.into();
         Self {
-            client: client.into(),
+            reads: CloudReads::new(client.clone()),
+            client,
             role,
             record: Mutex::default(),
         }
@@ -214,15 +237,20 @@ impl CloudLink {
 
     /// The control backend's name in JSON: `cloud` (Owner API) or `fleetapi`.
     pub fn backend_name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// The control backend this link is: the Owner API (`cloud`) or the Fleet API.
+    pub fn kind(&self) -> BackendKind {
         match &self.client {
-            TeslaClient::Owner(_) => "cloud",
-            TeslaClient::Fleet(_) => "fleetapi",
+            TeslaClient::Owner(_) => BackendKind::Cloud,
+            TeslaClient::Fleet(_) => BackendKind::Fleet,
         }
     }
 
-    /// The client as a gateway client whose errors never name the account.
-    pub fn access(&self) -> Arc<dyn GatewayAccess> {
-        Arc::new(CloudReads::new(self.client.clone()))
+    /// The link's writes (errors never name the account).
+    pub fn control(&self) -> &dyn GatewayControl {
+        &self.reads
     }
 
     /// An error's text without the account email, for logs.

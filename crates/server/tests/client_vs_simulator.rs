@@ -12,7 +12,7 @@ use common::*;
 use powerwall_gateway::local::{AuthMode, LocalClient, LocalConfig};
 use powerwall_gateway::policy::ManualClock;
 use powerwall_gateway::{
-    DataKind, GatewayAccess, GatewayError, OperationMode, ReserveLevel, Secret,
+    DataKind, GatewayAccess, GatewayControl, GatewayError, OperationMode, ReserveLevel, Secret,
 };
 use powerwall_simulator::SimulatorHandle;
 use serde_json::json;

@@ -36,8 +36,8 @@ pub use sites::EnergySite;
 
 use crate::policy::{Clock, TokioClock};
 use crate::{
-    AccessMode, DataKind, GatewayAccess, GatewayError, GridExportRule, OperationMode, RawBody,
-    ReserveLevel, UpstreamCounters, UpstreamStats,
+    AccessMode, DataKind, GatewayAccess, GatewayControl, GatewayError, GridExportRule,
+    OperationMode, RawBody, ReserveLevel, UpstreamCounters, UpstreamStats,
 };
 use cache::AnswerCache;
 use client::{lock, unix_now};
@@ -320,6 +320,13 @@ impl GatewayAccess for CloudClient {
         self.counters.snapshot()
     }
 
+    fn control(&self) -> Option<&dyn GatewayControl> {
+        Some(self)
+    }
+}
+
+#[async_trait::async_trait]
+impl GatewayControl for CloudClient {
     /// `POST …/backup` `{"backup_reserve_percent": int(level)}` (the level is app scale) and/or
     /// `POST …/operation` `{"default_real_mode": mode}`; only the fields given are sent.
     async fn set_operation(

@@ -35,8 +35,8 @@ use crate::cloud::write::commands;
 use crate::cloud::{RawPath, convert, transport};
 use crate::policy::{Clock, TokioClock};
 use crate::{
-    AccessMode, DataKind, GatewayAccess, GatewayError, GridExportRule, OperationMode, RawBody,
-    ReserveLevel, UpstreamCounters, UpstreamStats,
+    AccessMode, DataKind, GatewayAccess, GatewayControl, GatewayError, GridExportRule,
+    OperationMode, RawBody, ReserveLevel, UpstreamCounters, UpstreamStats,
 };
 use usage::CallCounters;
 
@@ -379,6 +379,13 @@ impl GatewayAccess for FleetClient {
         self.counters.snapshot()
     }
 
+    fn control(&self) -> Option<&dyn GatewayControl> {
+        Some(self)
+    }
+}
+
+#[async_trait::async_trait]
+impl GatewayControl for FleetClient {
     /// `POST …/backup` `{"backup_reserve_percent": level}` (sent as given) and/or
     /// `POST …/operation` `{"default_real_mode": mode}`; result as gateway-protocols §6.3.
     async fn set_operation(

@@ -31,8 +31,9 @@ pub use write::OPERATION_PATH;
 use crate::http::{GatewayHttpSettings, gateway_client};
 use crate::policy::{Clock, GatewayGuard, InFlightGate, TokioClock};
 use crate::{
-    AccessMode, DataKind, GatewayAccess, GatewayError, OperationMode, RawBody, ReserveLevel,
-    Secret, UpstreamCounters, UpstreamStats,
+    AccessMode, DataKind, GatewayAccess, GatewayControl, GatewayError, GridExportRule,
+    OperationMode, RawBody, ReserveLevel, Secret, UpstreamCounters, UpstreamStats,
+    unsupported_write,
 };
 
 /// The email sent at login when none is configured (the reference's default).
@@ -226,6 +227,13 @@ impl GatewayAccess for LocalClient {
         self.activity.report(|_| (None, None))
     }
 
+    fn control(&self) -> Option<&dyn GatewayControl> {
+        Some(self)
+    }
+}
+
+#[async_trait::async_trait]
+impl GatewayControl for LocalClient {
     /// `POST /api/operation`, full overwrite, the level sent as given (raw scale field).
     async fn set_operation(
         &self,
@@ -233,6 +241,27 @@ impl GatewayAccess for LocalClient {
         mode: Option<OperationMode>,
     ) -> Result<serde_json::Value, GatewayError> {
         self.write_operation(reserve, mode).await
+    }
+
+    /// The local API has no grid-charging write.
+    async fn set_grid_charging(&self, allowed: bool) -> Result<serde_json::Value, GatewayError> {
+        let _ = allowed;
+        Err(unsupported_write(
+            AccessMode::Local,
+            "setting grid charging",
+        ))
+    }
+
+    /// The local API has no grid-export write.
+    async fn set_grid_export(
+        &self,
+        rule: GridExportRule,
+    ) -> Result<serde_json::Value, GatewayError> {
+        let _ = rule;
+        Err(unsupported_write(
+            AccessMode::Local,
+            "setting the grid export rule",
+        ))
     }
 }
 

@@ -301,7 +301,7 @@ mod tests {
     #[tokio::test]
     async fn local_writes_need_a_field_and_respect_the_guard() {
         use crate::local::LocalConfig;
-        use crate::{GatewayAccess, GridExportRule};
+        use crate::{GatewayAccess, GatewayControl, GridExportRule};
         let client = LocalClient::new(LocalConfig::new("127.0.0.1:9", "ABCDE")).expect("valid");
         let err = client.set_operation(None, None).await.expect_err("empty");
         assert!(matches!(err, GatewayError::Config(_)), "{err}");

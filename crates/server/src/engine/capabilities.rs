@@ -57,8 +57,8 @@ impl Capabilities {
         let backend = hybrid_link.or(match mode {
             AccessMode::Cloud => Some(BackendKind::Cloud),
             AccessMode::Fleet => Some(BackendKind::Fleet),
-            AccessMode::Local | AccessMode::TedapiHybrid => Some(BackendKind::Local),
-            AccessMode::TedapiFull | AccessMode::V1r => None,
+            mode if super::control::writable(mode) => Some(BackendKind::Local),
+            _ => None,
         });
         Self {
             backend,

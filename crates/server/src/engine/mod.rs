@@ -2,6 +2,7 @@
 
 pub mod aggregate;
 pub mod capabilities;
+pub mod control;
 mod error_class;
 pub mod fallback;
 pub mod health;

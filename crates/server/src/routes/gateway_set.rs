@@ -7,6 +7,7 @@ use powerwall_gateway::http::GatewayHttpSettings;
 
 use super::passthrough::web::WebPassthrough;
 use crate::cloud_link::CloudLink;
+use crate::engine::control::{Controller, Timing};
 use crate::engine::on_demand::{OnDemand, OnDemandConfig};
 use crate::engine::{EngineHandle, GatewayInfo, Snapshot};
 use crate::settings::{Freshness, GatewaySettings, Settings};
@@ -22,12 +23,14 @@ pub struct GatewayRuntime {
     /// Its request timeout.
     pub timeout: Duration,
     /// On-demand reads of gateway paths outside the poll plan.
-    pub on_demand: OnDemand,
+    pub on_demand: Arc<OnDemand>,
     /// The credential-free web relay of the catch-all.
     pub web: WebPassthrough,
     /// The cloud link: the connection itself in cloud mode, or the hybrid cloud control
     /// connection of a local or TEDAPI gateway; control writes go through it when present.
     pub cloud: Option<Arc<CloudLink>>,
+    /// Its control: backend choice, writes and read-back.
+    pub controller: Controller,
 }
 
 impl GatewayRuntime {
@@ -41,9 +44,15 @@ impl GatewayRuntime {
     ) -> Self {
         let freshness = settings.freshness_of(gateway);
         let timeout = gateway.timeout;
-        let on_demand = OnDemand::new(
+        let on_demand = Arc::new(OnDemand::new(
             Arc::clone(engine.access()),
             OnDemandConfig::for_gateway(&freshness, timeout),
+        ));
+        let controller = Controller::new(
+            Arc::new(engine.clone()),
+            cloud.clone(),
+            Arc::clone(&on_demand),
+            Timing::for_gateway(timeout, freshness.poll_interval),
         );
         let web = WebPassthrough::new(
             info.mode,
@@ -63,6 +72,7 @@ impl GatewayRuntime {
             on_demand,
             web,
             cloud,
+            controller,
         }
     }
 

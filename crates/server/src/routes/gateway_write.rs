@@ -3,20 +3,21 @@
 //! The token is checked first (before the body is even looked at), as `Authorization: Bearer
 //! <secret>` or the bare secret, in constant time. Unlike the original, arbitrary gateway paths are
 //! not relayed: only `/api/operation` (`real_mode`, `backup_reserve_percent` on the gateway's own
-//! raw scale) is written, through the gateway client's modelled write; every other control goes
-//! through `/api/gateways/<id>/control/<action>`.
+//! raw scale) is written, through the gateway client's own write (the gateway's controller, never
+//! the hybrid cloud link, which reads back what it wrote); every other control goes through
+//! `/api/gateways/<id>/control/<action>`.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use powerwall_gateway::{DataKind, OperationMode, ReserveLevel};
+use powerwall_gateway::{OperationMode, ReserveLevel};
 use serde_json::Value;
 
 use super::control::token::token_matches;
 use super::gateways::detail;
 use super::{AppState, framing};
-use crate::engine::EngineCommand;
+use crate::engine::control::{Command, ControlError};
 
 /// Largest body accepted (an operation document is a few dozen bytes).
 const MAX_BODY: usize = 4096;
@@ -132,19 +133,20 @@ async fn write_reply(
     }
     let (reserve, mode) =
         operation_fields(&fields).map_err(|message| (StatusCode::BAD_REQUEST, message))?;
-    match gateway.engine.access().set_operation(reserve, mode).await {
-        Ok(result) => {
+    let Some(command) = Command::operation(reserve, mode) else {
+        return Err(refusal(StatusCode::BAD_REQUEST, "nothing to write"));
+    };
+    match gateway.controller.apply_direct(command).await {
+        Ok(outcome) => {
             tracing::info!(
                 "gateway {id}: operation written through the gateway API (reserve {}, mode {})",
                 reserve.map_or_else(|| "unchanged".to_owned(), |level| level.to_string()),
                 mode.map_or("unchanged", OperationMode::as_str)
             );
-            gateway
-                .engine
-                .command(EngineCommand::Refresh(vec![DataKind::Operation]));
-            let bytes = serde_json::to_vec(&result).unwrap_or_default();
-            Ok(framing::json(bytes.into()))
+            Ok(json_reply(&outcome.result))
         }
+        // The gateway answered, with a failure: its answer is relayed as it came.
+        Err(ControlError::Rejected(result)) => Ok(json_reply(&result)),
         Err(err) => {
             tracing::warn!("gateway {id}: operation write failed: {err}");
             Err(refusal(
@@ -153,6 +155,12 @@ async fn write_reply(
             ))
         }
     }
+}
+
+/// The backend's document as compact JSON.
+fn json_reply(result: &Value) -> Response {
+    let bytes = serde_json::to_vec(result).unwrap_or_default();
+    framing::json(bytes.into())
 }
 
 #[cfg(test)]

@@ -160,11 +160,6 @@ impl AppState {
         self.served().info.mode
     }
 
-    /// The served gateway's request timeout.
-    fn gateway_timeout(&self) -> std::time::Duration {
-        self.served().timeout
-    }
-
     /// The address the default gateway's client talks to.
     fn gateway_target(&self) -> &str {
         &self.served().info.target

@@ -57,34 +57,59 @@ fn replies_never_echo_the_token() {
     assert!(!reply.body.to_string().contains("hunter2"));
 }
 
-#[test]
-fn failure_results() {
-    assert!(is_failure(&Value::Null));
-    assert!(is_failure(&json!(false)));
-    assert!(is_failure(&json!({"error": "Failed to write config"})));
-    assert!(!is_failure(
-        &json!({"real_mode": "backup", "backup_reserve_percent": 50})
-    ));
-    assert!(!is_failure(&json!(true)));
-    assert!(!is_failure(&json!("Updated")));
+fn written(result: Value) -> ControlOutcome {
+    ControlOutcome {
+        command: engine_control::Command::GridCharging(true),
+        backend: crate::engine::capabilities::BackendKind::Cloud,
+        result,
+        read_back: engine_control::ReadBack::Unavailable,
+    }
 }
 
 #[test]
 fn simple_writes() {
-    let ok = simple_write(Ok(json!(true)), "grid_charging", "x");
+    let ok = grid_reply(Ok(written(json!(true))), "grid_charging");
     assert_eq!(ok, Reply::ok(json!({"grid_charging": "Set Successfully"})));
-    let failed = simple_write(
-        Err(powerwall_gateway::GatewayError::Unsupported {
-            mode: "local",
-            what: "grid".into(),
-        }),
+    let failed = grid_reply(
+        Err(ControlError::Backend(
+            powerwall_gateway::GatewayError::Unsupported {
+                mode: "local",
+                what: "grid".into(),
+            },
+        )),
         "grid_export",
-        "x",
     );
     assert_eq!(failed, Reply::error("Failed to set grid_export"));
     assert_eq!(failed.status, StatusCode::BAD_REQUEST);
-    let none = simple_write(Ok(Value::Null), "grid_charging", "x");
+    let none = grid_reply(Err(ControlError::Rejected(Value::Null)), "grid_charging");
     assert_eq!(none, Reply::error("Failed to set grid_charging"));
+}
+
+#[test]
+fn operation_replies() {
+    let document = json!({"real_mode": "backup", "backup_reserve_percent": 50});
+    let ok = operation_reply(Ok(written(document.clone())), WriteKind::Reserve);
+    assert_eq!(ok, Reply::ok(document));
+    let error = json!({"error": "Failed to write config"});
+    let refused = operation_reply(Err(ControlError::Rejected(error.clone())), WriteKind::Mode);
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused.body, error);
+    for (outcome, kind, text) in [
+        (
+            ControlError::Rejected(Value::Null),
+            WriteKind::Reserve,
+            "Failed to set reserve",
+        ),
+        (
+            ControlError::Rejected(json!(false)),
+            WriteKind::ModeWithLevel,
+            "Failed to set reserve+mode",
+        ),
+        (ControlError::NotSupported, WriteKind::Mode, NO_BACKEND),
+        (ControlError::RunSetup, WriteKind::Mode, NO_BACKEND),
+    ] {
+        assert_eq!(operation_reply(Err(outcome), kind), Reply::error(text));
+    }
 }
 
 #[test]
@@ -113,53 +138,4 @@ fn operation_reads() {
         operation_read(Action::Mode, None),
         json!({"mode": "unknown"})
     );
-}
-
-#[test]
-fn grid_reads_from_site_info() {
-    assert!(!grid_charging(None));
-    assert!(grid_charging(Some(&json!({}))));
-    assert!(grid_charging(Some(
-        &json!({"disallow_charge_from_grid_with_solar_installed": false})
-    )));
-    assert!(!grid_charging(Some(
-        &json!({"disallow_charge_from_grid_with_solar_installed": true})
-    )));
-    assert_eq!(grid_export(None), "unknown");
-    assert_eq!(grid_export(Some(&json!({}))), "battery_ok");
-    assert_eq!(
-        grid_export(Some(&json!({"customer_preferred_export_rule": "PV_ONLY"}))),
-        "pv_only"
-    );
-}
-
-#[test]
-fn observed_descriptions() {
-    assert_eq!(describe_observed(None), "not observed");
-    assert_eq!(
-        describe_observed(Some(
-            &json!({"backup_reserve_percent": 52.5, "real_mode": "backup"})
-        )),
-        "observed raw 52.5, mode backup"
-    );
-    assert_eq!(
-        describe_observed(Some(&json!({}))),
-        "observed raw unknown, mode unknown"
-    );
-}
-
-#[test]
-fn modes_with_a_write_path() {
-    assert!(writable(AccessMode::Local));
-    assert!(writable(AccessMode::TedapiHybrid));
-    for mode in [
-        AccessMode::TedapiFull,
-        AccessMode::V1r,
-        AccessMode::Cloud,
-        AccessMode::Fleet,
-    ] {
-        assert!(!writable(mode), "{mode}");
-    }
-    assert!(reads_tedapi_config(AccessMode::TedapiFull));
-    assert!(!reads_tedapi_config(AccessMode::Local));
 }
