@@ -19,19 +19,6 @@ use crate::engine::capabilities::BackendKind;
 /// Failures in a row after which the link counts as unavailable (server-api: 3).
 const UNAVAILABLE_AFTER: u32 = 3;
 
-/// What errors say instead of the account email (it identifies the owner; never logged or shown).
-const ACCOUNT_PLACEHOLDER: &str = "<account email>";
-
-/// `err` with the account email blanked out (the client names the account in "run setup" errors).
-pub fn redact_account(err: GatewayError, email: &str) -> GatewayError {
-    match err {
-        GatewayError::Config(text) if !email.is_empty() => {
-            GatewayError::Config(text.replace(email, ACCOUNT_PLACEHOLDER))
-        }
-        other => other,
-    }
-}
-
 /// The client behind a cloud link: Tesla's Owner API or its Fleet API.
 #[derive(Clone)]
 pub enum TeslaClient {
@@ -47,14 +34,6 @@ impl TeslaClient {
         match self {
             Self::Owner(client) => Arc::clone(client) as Arc<dyn GatewayAccess>,
             Self::Fleet(client) => Arc::clone(client) as Arc<dyn GatewayAccess>,
-        }
-    }
-
-    /// The account email errors must not show (the Fleet API names no account).
-    fn account_email(&self) -> &str {
-        match self {
-            Self::Owner(client) => &client.config().email,
-            Self::Fleet(_) => "",
         }
     }
 }
@@ -73,24 +52,17 @@ impl From<Arc<FleetClient>> for TeslaClient {
 
 /// A cloud client as the poller, the on-demand reads and control writes see it: every cloud
 /// answer, the fixed answers of gateway-protocols §3.11 for the `/api/*` paths the cloud has no
-/// source for, and errors without the account email.
+/// source for.
 pub struct CloudReads {
     client: Arc<dyn GatewayAccess>,
-    email: String,
 }
 
 impl CloudReads {
     /// Wraps `client` (an Owner API or Fleet API client).
     pub fn new(client: impl Into<TeslaClient>) -> Self {
-        let client = client.into();
         Self {
-            email: client.account_email().to_owned(),
-            client: client.as_access(),
+            client: client.into().as_access(),
         }
-    }
-
-    fn redact<T>(&self, outcome: Result<T, GatewayError>) -> Result<T, GatewayError> {
-        outcome.map_err(|err| redact_account(err, &self.email))
     }
 
     /// The client's write ability (both Tesla APIs have one).
@@ -112,15 +84,15 @@ impl GatewayAccess for CloudReads {
     }
 
     async fn connect(&self) -> Result<(), GatewayError> {
-        self.redact(self.client.connect().await)
+        self.client.connect().await
     }
 
     async fn fetch(&self, kind: DataKind) -> Result<Value, GatewayError> {
-        self.redact(self.client.fetch(kind).await)
+        self.client.fetch(kind).await
     }
 
     async fn fetch_raw(&self, path: &str) -> Result<RawBody, GatewayError> {
-        match self.redact(self.client.fetch_raw(path).await) {
+        match self.client.fetch_raw(path).await {
             Err(GatewayError::Unsupported { mode, what }) => {
                 let bare = path.split(['?', '#']).next().unwrap_or_default();
                 match mocked_document(bare) {
@@ -150,17 +122,17 @@ impl GatewayControl for CloudReads {
         mode: Option<OperationMode>,
     ) -> Result<Value, GatewayError> {
         let control = self.writer()?;
-        self.redact(control.set_operation(reserve, mode).await)
+        control.set_operation(reserve, mode).await
     }
 
     async fn set_grid_charging(&self, allowed: bool) -> Result<Value, GatewayError> {
         let control = self.writer()?;
-        self.redact(control.set_grid_charging(allowed).await)
+        control.set_grid_charging(allowed).await
     }
 
     async fn set_grid_export(&self, rule: GridExportRule) -> Result<Value, GatewayError> {
         let control = self.writer()?;
-        self.redact(control.set_grid_export(rule).await)
+        control.set_grid_export(rule).await
     }
 }
 
@@ -253,15 +225,9 @@ impl CloudLink {
         &self.reads
     }
 
-    /// An error's text without the account email, for logs.
+    /// An error's text for logs (the Tesla clients never put the account email in errors).
     pub fn describe(&self, err: &GatewayError) -> String {
-        let text = err.to_string();
-        let email = self.client.account_email();
-        if email.is_empty() {
-            text
-        } else {
-            text.replace(email, ACCOUNT_PLACEHOLDER)
-        }
+        err.to_string()
     }
 
     /// Whether grid charging is allowed, as Tesla reports it (cached `site_info`).

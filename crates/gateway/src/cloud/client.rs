@@ -144,9 +144,10 @@ impl CloudClient {
             None => {
                 let entry = files::read_auth(&self.config.auth_dir, &self.config.email)?
                     .ok_or_else(|| {
+                        // Never the account email: errors reach logs and /health.
                         GatewayError::Config(format!(
-                            "no Tesla login for {:?} in {}: run setup",
-                            self.config.email,
+                            "no Tesla login for the configured account (PW_EMAIL) in {}: run \
+                             setup",
                             files::auth_path(&self.config.auth_dir).display()
                         ))
                     })?;
@@ -155,10 +156,9 @@ impl CloudClient {
             }
         };
         if entry.tokens.refresh_token.is_empty() && entry.tokens.access_token.is_empty() {
-            return Err(GatewayError::Config(format!(
-                "the Tesla login of {} holds no token: run setup",
-                entry.email
-            )));
+            return Err(GatewayError::Config(
+                "the Tesla login holds no token: run setup".to_owned(),
+            ));
         }
         if needs_refresh(&entry.tokens, unix_now()) {
             self.refresh(generation).await?;
@@ -184,10 +184,9 @@ impl CloudClient {
             ));
         };
         if entry.tokens.refresh_token.is_empty() {
-            return Err(GatewayError::Config(format!(
-                "the Tesla login of {} has no refresh token: run setup",
-                entry.email
-            )));
+            return Err(GatewayError::Config(
+                "the Tesla login has no refresh token: run setup".to_owned(),
+            ));
         }
         let form = vec![
             ("grant_type", "refresh_token".to_owned()),

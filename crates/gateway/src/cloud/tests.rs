@@ -466,3 +466,29 @@ fn raw_paths_are_classified_without_their_query() {
         RawPath::Unknown("/api/customer/registration")
     );
 }
+
+/// Errors reach logs, `/health` and API answers: they never name the account (issue 17: no
+/// after-the-fact redaction, the client does not put the email in at all).
+#[tokio::test]
+async fn errors_never_name_the_account_email() {
+    let dir = tempfile::tempdir().expect("dir");
+    let email = "owner.private@example.com";
+    let missing = CloudClient::new(CloudConfig::new(email, dir.path())).expect("client");
+    let err = missing
+        .connect()
+        .await
+        .expect_err("no login in the auth directory");
+    assert!(matches!(err, GatewayError::Config(_)), "{err:?}");
+    assert!(err.to_string().contains("run setup"), "{err}");
+    assert!(!err.to_string().contains(email), "{err}");
+
+    let entry = AuthEntry {
+        email: email.to_owned(),
+        url: files::DEFAULT_SSO_URL.to_owned(),
+        tokens: StoredTokens::default(),
+    };
+    files::write_auth(dir.path(), &entry).expect("auth file without tokens");
+    let empty = CloudClient::new(CloudConfig::new(email, dir.path())).expect("client");
+    let err = empty.connect().await.expect_err("a login without tokens");
+    assert!(!err.to_string().contains(email), "{err}");
+}
