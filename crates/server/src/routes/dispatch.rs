@@ -4,18 +4,18 @@
 //! second gateway's `/aggregates` unchanged), and `/api/gateways/<id>/control/…` is that
 //! gateway's `/control/…` with the same checks and secret.
 
+use crate::routes::error::ApiError;
+use axum::response::IntoResponse;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;
-use serde_json::json;
 use tower::ServiceExt;
 
 use super::passthrough::api::gateway_api_readable;
 use super::{AppState, framing};
-use crate::json::to_python_bytes;
 
 /// The path prefix a per-gateway request came in under (`/gw/<id>/`), for pages whose relative
 /// links must stay under it. Only set for known gateway ids.
@@ -167,12 +167,9 @@ impl Dispatch {
     }
 }
 
-/// `404 {"detail": "Gateway <id> not found"}` (server-api §2.3).
+/// `404 {"detail":"Gateway <id> not found"}` (server-api §2.3), as `/api/gateways/<id>` answers.
 fn not_found(id: &str) -> Response {
-    let body = to_python_bytes(&json!({ "detail": format!("Gateway {id} not found") }));
-    let mut response = framing::json(body);
-    *response.status_mut() = StatusCode::NOT_FOUND;
-    response
+    ApiError::detail(StatusCode::NOT_FOUND, format!("Gateway {id} not found")).into_response()
 }
 
 #[cfg(test)]

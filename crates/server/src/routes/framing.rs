@@ -4,6 +4,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
+use super::error::ApiError;
+
 /// `application/json` with `Access-Control-Allow-Origin: *` (Grafana reads cross-origin).
 pub fn json(body: Bytes) -> Response {
     (
@@ -60,9 +62,7 @@ pub fn text(body: Bytes) -> Response {
 
 /// `POST` anywhere but `/control…`: 400 `{"error": "Invalid Request"}`.
 pub fn invalid_request() -> Response {
-    let mut response = json(Bytes::from_static(br#"{"error": "Invalid Request"}"#));
-    *response.status_mut() = StatusCode::BAD_REQUEST;
-    response
+    ApiError::invalid_request().into_response()
 }
 
 /// The methods the proxy answers.
@@ -70,10 +70,5 @@ pub const ALLOWED_METHODS: &str = "GET, HEAD, POST, OPTIONS";
 
 /// Any method but GET, HEAD, POST and OPTIONS: 405 with `Allow`.
 pub fn method_not_allowed() -> Response {
-    let mut response = json(Bytes::from_static(br#"{"error": "Method Not Allowed"}"#));
-    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-    response
-        .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
-    response
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed").into_response()
 }

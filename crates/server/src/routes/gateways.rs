@@ -1,13 +1,14 @@
 //! The multi-gateway API (server-api §2.3, §2.4): every gateway's status and the aggregate, read
 //! from the overview (serialised once per change, never waiting on a gateway).
 
+use crate::routes::error::ApiError;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
+use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::routing::get;
 use bytes::Bytes;
-use serde_json::json;
 
 use super::{AppState, framing};
 use crate::engine::overview::{GatewayBodies, Overview};
@@ -32,10 +33,7 @@ pub fn routes() -> Router<AppState> {
 
 /// A JSON error in FastAPI's shape: `{"detail": "..."}`.
 pub(super) fn detail(status: StatusCode, message: &str) -> Response {
-    let body = serde_json::to_vec(&json!({ "detail": message })).unwrap_or_default();
-    let mut response = framing::json(Bytes::from(body));
-    *response.status_mut() = status;
-    response
+    ApiError::detail(status, message.to_owned()).into_response()
 }
 
 /// Serves `bytes`, counted as a GET of `uri`.

@@ -5,6 +5,7 @@ mod control;
 mod data;
 mod dispatch;
 mod docs;
+mod error;
 mod framing;
 pub mod gateway_set;
 mod gateway_write;

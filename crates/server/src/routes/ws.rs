@@ -23,6 +23,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::AppState;
+use super::error::ApiError;
 use super::gateways::detail;
 use crate::engine::overview::Overview;
 
@@ -38,7 +39,7 @@ const READ_BUFFER: usize = 4096;
 /// 128 KiB read and write buffers cost a quarter of a megabyte per client).
 const WRITE_BUFFER: usize = 0;
 /// The message for an unknown gateway id (the original's text).
-const GATEWAY_NOT_FOUND: &str = r#"{"error": "Gateway not found"}"#;
+const GATEWAY_NOT_FOUND: ApiError = ApiError::legacy("Gateway not found");
 
 /// The WebSocket routes.
 pub fn routes() -> Router<AppState> {
@@ -191,7 +192,16 @@ async fn serve_client(
 ) {
     let overview = updates.borrow_and_update().clone();
     let Some(mut last_sent) = cache.frames(&overview).frame(&stream) else {
-        if send(&mut socket, Message::Text(GATEWAY_NOT_FOUND.into())).await {
+        if send(
+            &mut socket,
+            Message::Text(
+                String::from_utf8_lossy(&GATEWAY_NOT_FOUND.body())
+                    .into_owned()
+                    .into(),
+            ),
+        )
+        .await
+        {
             let close = CloseFrame {
                 code: axum::extract::ws::close_code::POLICY,
                 reason: "Gateway not found".into(),

@@ -29,6 +29,7 @@ use axum::routing::get;
 use powerwall_gateway::DataKind;
 use serde_json::{Value, json};
 
+use super::error::ApiError;
 use super::{AppState, framing};
 use crate::engine::control::{
     self as engine_control, ControlError, ControlOutcome, Controller, Ready,
@@ -69,9 +70,10 @@ impl Reply {
     }
 
     fn error(message: &str) -> Self {
+        let error = ApiError::with_message(StatusCode::BAD_REQUEST, message.to_owned());
         Self {
-            status: StatusCode::BAD_REQUEST,
-            body: json!({ "error": message }),
+            status: error.status(),
+            body: error.json(),
         }
     }
 
@@ -142,11 +144,11 @@ async fn control_get(State(state): State<AppState>, uri: Uri) -> Response {
     let body = if action_segment(path) == Some("status") {
         control_status(&state)
     } else if state.settings().control.secret.is_none() {
-        json!({ "error": DISABLED })
+        ApiError::legacy(DISABLED).json()
     } else {
         match action_segment(path).and_then(Action::parse) {
             Some(action) => read(&state, action).await,
-            None => json!({ "error": command::INVALID_ACTION }),
+            None => ApiError::legacy(command::INVALID_ACTION).json(),
         }
     };
     state.stats().count_get(path);
@@ -286,7 +288,7 @@ async fn read(state: &AppState, action: Action) -> Value {
                 .await;
             json!({ "grid_export": rule.unwrap_or_else(|| "unknown".to_owned()) })
         }
-        Action::MaxBackup => json!({ "error": command::MAX_BACKUP_NEEDS_V1R }),
+        Action::MaxBackup => ApiError::legacy(command::MAX_BACKUP_NEEDS_V1R).json(),
     }
 }
 

@@ -7,15 +7,17 @@
 use axum::Router;
 use axum::extract::State;
 use axum::http::Uri;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use bytes::Bytes;
 
+use super::error::ApiError;
 use super::{AppState, framing};
 use crate::engine::render;
 
-/// The body of `/pw/<name>` for a name that is not one of the 25 (and for any query string).
-const INVALID_REQUEST: &[u8] = br#"{"error": "Invalid Request"}"#;
+/// The answer of `/pw/<name>` for a name that is not one of the 25 (and for any query string):
+/// the proxy answers it with 200.
+const INVALID_REQUEST: ApiError = ApiError::legacy("Invalid Request");
 
 /// Routes serving a JSON body rendered under their own path.
 pub(super) const JSON_ROUTES: [&str; 17] = [
@@ -119,5 +121,5 @@ async fn convenience(State(state): State<AppState>, uri: Uri) -> Response {
         return json_response(body(&state, &uri, route));
     }
     state.stats().count_get(uri.path());
-    framing::json(Bytes::from_static(INVALID_REQUEST))
+    INVALID_REQUEST.into_response()
 }

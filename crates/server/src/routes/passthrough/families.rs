@@ -1,11 +1,11 @@
 //! Backend families: `/tedapi…`, `/cloud…`, `/fleetapi…` (prefix matches, §6.6).
 
-use axum::response::Response;
-use bytes::Bytes;
+use axum::response::{IntoResponse, Response};
 use powerwall_gateway::AccessMode;
 use powerwall_gateway::cloud::Endpoint;
 use powerwall_gateway::fleet::FleetEndpoint;
 
+use super::super::error::ApiError;
 use super::super::{AppState, framing};
 use super::api::render_raw;
 
@@ -30,13 +30,15 @@ fn tedapi_active(mode: AccessMode) -> bool {
 /// other path, "TEDAPI not enabled" otherwise.
 pub async fn tedapi(state: &AppState, path: &str) -> Response {
     if !tedapi_active(state.gateway_mode()) {
-        return constant(state, path, br#"{"error": "TEDAPI not enabled"}"#);
+        return constant(state, path, ApiError::legacy("TEDAPI not enabled"));
     }
     if !TEDAPI_PATHS.contains(&path) {
         return constant(
             state,
             path,
-            br#"{"error": "Use /tedapi/config, /tedapi/status, /tedapi/components, /tedapi/battery, /tedapi/controller"}"#,
+            ApiError::legacy(
+                "Use /tedapi/config, /tedapi/status, /tedapi/components, /tedapi/battery, /tedapi/controller",
+            ),
         );
     }
     let body = state
@@ -65,9 +67,9 @@ pub async fn cloud(state: &AppState, path: &str) -> Response {
     let (link, client) = match state.cloud_link() {
         Some(link) if state.gateway_mode() == AccessMode::Cloud => match link.owner() {
             Some(client) => (link, client),
-            None => return constant(state, path, br#"{"error": "Cloud API not enabled"}"#),
+            None => return constant(state, path, ApiError::legacy("Cloud API not enabled")),
         },
-        _ => return constant(state, path, br#"{"error": "Cloud API not enabled"}"#),
+        _ => return constant(state, path, ApiError::legacy("Cloud API not enabled")),
     };
     let endpoint = match path {
         "/cloud/battery" => Endpoint::SiteStatus,
@@ -77,7 +79,7 @@ pub async fn cloud(state: &AppState, path: &str) -> Response {
             return constant(
                 state,
                 path,
-                br#"{"error": "Use /cloud/battery, /cloud/power, /cloud/config"}"#,
+                ApiError::legacy("Use /cloud/battery, /cloud/power, /cloud/config"),
             );
         }
     };
@@ -105,9 +107,9 @@ pub async fn fleetapi(state: &AppState, path: &str) -> Response {
     let (link, client) = match state.cloud_link() {
         Some(link) if state.gateway_mode() == AccessMode::Fleet => match link.fleet() {
             Some(client) => (link, client),
-            None => return constant(state, path, br#"{"error": "FleetAPI not enabled"}"#),
+            None => return constant(state, path, ApiError::legacy("FleetAPI not enabled")),
         },
-        _ => return constant(state, path, br#"{"error": "FleetAPI not enabled"}"#),
+        _ => return constant(state, path, ApiError::legacy("FleetAPI not enabled")),
     };
     let endpoint = match path {
         "/fleetapi/info" => FleetEndpoint::SiteInfo,
@@ -116,7 +118,7 @@ pub async fn fleetapi(state: &AppState, path: &str) -> Response {
             return constant(
                 state,
                 path,
-                br#"{"error": "Use /fleetapi/info, /fleetapi/status"}"#,
+                ApiError::legacy("Use /fleetapi/info, /fleetapi/status"),
             );
         }
     };
@@ -135,7 +137,7 @@ pub async fn fleetapi(state: &AppState, path: &str) -> Response {
     }
 }
 
-fn constant(state: &AppState, path: &str, body: &'static [u8]) -> Response {
+fn constant(state: &AppState, path: &str, error: ApiError) -> Response {
     state.stats().count_get(path);
-    framing::json(Bytes::from_static(body))
+    error.into_response()
 }
