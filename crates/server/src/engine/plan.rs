@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use powerwall_gateway::tedapi::client::POLLED_DOCUMENTS;
 use powerwall_gateway::{AccessMode, DataKind, QueryActivity, QueryTiers, Tier};
 use tokio::time::Instant;
 
@@ -87,20 +88,9 @@ impl PollPlan {
             ]
         };
         let entries = match mode {
-            AccessMode::TedapiFull | AccessMode::V1r => [
-                DataKind::Status,
-                DataKind::Aggregates,
-                DataKind::Soe,
-                DataKind::GridStatus,
-                DataKind::SystemStatus,
-                DataKind::Operation,
-                DataKind::SiteName,
-                DataKind::Vitals,
-                DataKind::FanSpeeds,
-            ]
-            .into_iter()
-            .map(every_poll)
-            .collect(),
+            AccessMode::TedapiFull | AccessMode::V1r => {
+                POLLED_DOCUMENTS.into_iter().map(every_poll).collect()
+            }
             AccessMode::Local => local(),
             AccessMode::TedapiHybrid => {
                 let mut entries = local();

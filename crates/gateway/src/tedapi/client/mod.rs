@@ -39,6 +39,20 @@ use crate::{
     UpstreamStats,
 };
 
+/// The documents a TEDAPI poll builds, all from one set of answers (the server reads every one of
+/// them each poll: they cost no request of their own).
+pub const POLLED_DOCUMENTS: [DataKind; 9] = [
+    DataKind::Status,
+    DataKind::Aggregates,
+    DataKind::Soe,
+    DataKind::GridStatus,
+    DataKind::SystemStatus,
+    DataKind::Operation,
+    DataKind::SiteName,
+    DataKind::Vitals,
+    DataKind::FanSpeeds,
+];
+
 /// The gateway's address on its own Wi-Fi, where TEDAPI answers (§2.1).
 pub const GATEWAY_WIFI_HOST: &str = "192.168.91.1";
 /// The reference's default timeout and cache lifetime (`PW_TIMEOUT`, `PW_CACHE_EXPIRE`).

@@ -14,17 +14,7 @@ use crate::poll::{DEFAULT_CONFIG_PERIOD, DEFAULT_DETAIL_PERIOD, PollRequest};
 use crate::tedapi::wire::QueryRole;
 
 /// Every document the server's TEDAPI plan reads each poll.
-const KINDS: [DataKind; 9] = [
-    DataKind::Status,
-    DataKind::Aggregates,
-    DataKind::Soe,
-    DataKind::GridStatus,
-    DataKind::SystemStatus,
-    DataKind::Operation,
-    DataKind::SiteName,
-    DataKind::Vitals,
-    DataKind::FanSpeeds,
-];
+const KINDS: [DataKind; 9] = POLLED_DOCUMENTS;
 
 fn manual(fake: &Arc<FakeGateway>) -> (Arc<TedapiClient>, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new());
