@@ -200,11 +200,62 @@ impl GatewayError {
         )
     }
 
+    /// What a client of the server may be shown (the multi-gateway API, pages): the failure and
+    /// what to check, without the transport's cause chain, file paths or configuration text,
+    /// which stay in the log line (`Display`).
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::Unreachable { target, .. } => format!("cannot reach the gateway at {target}"),
+            Self::Malformed { path, .. } => format!("malformed answer for {path}"),
+            Self::Config(_) => "configuration error: see the server log".to_owned(),
+            Self::AuthCache { .. } => {
+                "the auth cache file cannot be read or written: see the server log".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+
     /// Whether the request never left this process (a cooldown or negative cache held it back).
     pub fn was_held_back(&self) -> bool {
         matches!(
             self,
             Self::CoolingDown { .. } | Self::Suppressed { .. } | Self::LoginBackoff { .. }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn public_messages_leave_causes_and_paths_in_the_log() {
+        let unreachable = GatewayError::Unreachable {
+            target: "10.0.0.5".into(),
+            detail: "error sending request for url (https://10.0.0.5/api): tls handshake eof"
+                .into(),
+        };
+        assert_eq!(
+            unreachable.public_message(),
+            "cannot reach the gateway at 10.0.0.5"
+        );
+        assert!(unreachable.to_string().contains("tls handshake"));
+        let cache = GatewayError::AuthCache {
+            path: "/home/owner/.powerwall".into(),
+            source: Arc::new(std::io::Error::other("denied")),
+        };
+        assert!(!cache.public_message().contains("/home/owner"));
+        let config = GatewayError::Config("no Tesla login in /data/.pypowerwall.auth".into());
+        assert!(!config.public_message().contains("/data"));
+        let rejected = GatewayError::LoginRejected {
+            target: "10.0.0.5".into(),
+            status: 401,
+            credential: "PW_PASSWORD (the customer password)",
+        };
+        assert_eq!(rejected.public_message(), rejected.to_string());
+        // Clones share the cause: every single-flight caller gets the error itself.
+        assert!(matches!(cache.clone(), GatewayError::AuthCache { .. }));
     }
 }

@@ -435,6 +435,7 @@ impl Poller {
             self.health.state = LinkState::LoginFailed;
             if self.health.last_error.is_none() {
                 self.health.last_error = Some(err.to_string());
+                self.health.last_public_error = Some(err.public_message());
                 self.health.last_error_at = Some(Instant::now());
             }
             return;
@@ -446,6 +447,7 @@ impl Poller {
         };
         self.health.last_error_at = Some(Instant::now());
         self.health.last_error = Some(err.to_string());
+        self.health.last_public_error = Some(err.public_message());
     }
 
     /// The degraded/recovered lines (silenced by `PW_SUPPRESS_NETWORK_ERRORS`).

@@ -90,6 +90,8 @@ pub struct LinkHealth {
     pub state: LinkState,
     /// The last error, as logged (never contains a credential).
     pub last_error: Option<String>,
+    /// The same error as clients of the multi-gateway API see it (no cause chain or paths).
+    pub last_public_error: Option<String>,
     /// When that error happened.
     pub last_error_at: Option<Instant>,
     /// When a gateway read last succeeded.
@@ -118,6 +120,7 @@ impl LinkHealth {
         Self {
             state: LinkState::Starting,
             last_error: None,
+            last_public_error: None,
             last_error_at: None,
             last_success_at: None,
             last_success_wall: None,

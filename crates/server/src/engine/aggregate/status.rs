@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::{GatewayView, Servable, app_scale_clamped, epoch, number, round2};
 use crate::engine::render::{route_json, time_remaining};
-use crate::engine::snapshot::LinkState;
+use crate::engine::snapshot::{LinkHealth, LinkState};
 use crate::settings::Presentation;
 
 use DataKind::{
@@ -51,7 +51,7 @@ fn link_error(view: &GatewayView<'_>) -> Option<String> {
     match health.state {
         LinkState::Starting => Some("Initializing...".to_owned()),
         LinkState::Connected => None,
-        state => Some(health.last_error.clone().unwrap_or_else(|| {
+        state => Some(public_error(health).unwrap_or_else(|| {
             match state {
                 LinkState::LoginFailed => "Login failed",
                 LinkState::CoolingDown => "Cooling down at the gateway's request",
@@ -62,13 +62,21 @@ fn link_error(view: &GatewayView<'_>) -> Option<String> {
     }
 }
 
+/// The link's last error as API clients see it (the public form when the poller recorded one).
+fn public_error(health: &LinkHealth) -> Option<String> {
+    health
+        .last_public_error
+        .clone()
+        .or_else(|| health.last_error.clone())
+}
+
 /// The `Gateway` object: configuration facts only, never a credential.
 fn gateway_json(view: &GatewayView<'_>, online: bool) -> Value {
     let info = view.info;
     let (host, port) = split_target(&info.target);
     let last_error = match view.snapshot.health.state {
         LinkState::Connected => None,
-        _ => view.snapshot.health.last_error.clone(),
+        _ => public_error(&view.snapshot.health),
     };
     let mut gateway = Map::new();
     gateway.insert("id".into(), Value::from(info.id.clone()));
