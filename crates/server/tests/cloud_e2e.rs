@@ -154,7 +154,6 @@ async fn a_burst_of_clients_costs_one_upstream_call_per_endpoint_and_ttl() {
         "/cloud/battery",
     ];
     let requests = (0..40).map(|i| {
-        let server = server;
         let path = paths[i % paths.len()];
         async move { get(server, path).await }
     });

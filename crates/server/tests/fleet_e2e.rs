@@ -104,15 +104,15 @@ async fn fleet_mode_reads_equal_the_model() {
 async fn fleet_counters_grow_with_real_calls_and_project_consistently() {
     let site = Mode::Fleet.start().await;
     let (sim, server) = (&site.sim, &site.server);
-    let before = settled_data_calls(server, &sim).await;
+    let before = settled_data_calls(server, sim).await;
     // A cached read costs nothing.
     get_json(server, "/fleetapi/info").await;
-    assert_eq!(settled_data_calls(server, &sim).await, before);
+    assert_eq!(settled_data_calls(server, sim).await, before);
     // A write is one command, and drops site_info: its read-back is one more data call.
     let form = format!("value=backup&token={SECRET}");
     let (status, body) = post_form(server, "/control/mode", &form).await;
     assert_eq!(status, 200, "{body}");
-    let after = settled_data_calls(server, &sim).await;
+    let after = settled_data_calls(server, sim).await;
     assert!(after > before, "{before} -> {after}");
     let usage = fleet_api(server).await;
     let commands = count_matching(sim, "POST /fleet/");
@@ -195,7 +195,7 @@ async fn expired_fleet_tokens_are_refreshed_and_the_file_rewritten() {
 async fn a_429_opens_a_window_that_sends_nothing_and_keeps_the_last_data() {
     let site = Mode::Fleet.start().await;
     let (sim, server) = (&site.sim, &site.server);
-    settled_data_calls(server, &sim).await;
+    settled_data_calls(server, sim).await;
     sim.set_fleet_rate_limit(Some(FleetRateLimit {
         style: RetryStyle::Seconds,
         secs: 60,
@@ -248,7 +248,7 @@ async fn a_429_opens_a_window_that_sends_nothing_and_keeps_the_last_data() {
 async fn a_burst_of_clients_costs_at_most_one_call_per_endpoint_and_ttl() {
     let site = Mode::Fleet.start().await;
     let (sim, server) = (&site.sim, &site.server);
-    settled_data_calls(server, &sim).await;
+    settled_data_calls(server, sim).await;
     let endpoints = ["/site_info", "/live_status", "/site_status"];
     let before: Vec<u64> = endpoints
         .iter()
@@ -265,7 +265,6 @@ async fn a_burst_of_clients_costs_at_most_one_call_per_endpoint_and_ttl() {
         "/stats",
     ];
     let requests = (0..48).map(|i| {
-        let server = server;
         let path = paths[i % paths.len()];
         async move { get(server, path).await }
     });
