@@ -4,53 +4,16 @@
 //! token expiry, a 429 back-off window, and one upstream call per endpoint and TTL under a burst.
 
 mod common;
+mod conformance;
 
 use common::*;
+use conformance::{Mode, SECRET, close, frozen_simulator};
 use powerwall_server::RunningServer;
 use powerwall_simulator::{FleetRateLimit, RetryStyle, SimulatorConfig, SimulatorHandle};
 use serde_json::{Value, json};
 
-const SECRET: &str = "fleet-secret";
-
 /// The poll floor of Fleet API gateways, in seconds (the tests configure 1 s).
 const FLEET_FLOOR_SECS: u64 = 30;
-
-/// A simulator whose clock stands still, so model values can be compared exactly.
-async fn frozen_simulator() -> SimulatorHandle {
-    powerwall_simulator::start(SimulatorConfig {
-        freeze_clock: true,
-        ..SimulatorConfig::default()
-    })
-    .await
-    .expect("simulator starts")
-}
-
-/// A Fleet API server (control on) whose token file names the simulator's Fleet persona.
-async fn fleet_server(sim: &SimulatorHandle) -> (RunningServer, tempfile::TempDir) {
-    let auth = tempfile::tempdir().expect("auth dir");
-    fleet_login(sim, auth.path());
-    let mut args = fleet_args(sim, auth.path());
-    args.extend(["--control-secret".to_owned(), SECRET.to_owned()]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (server, _cache_dir) = server_with(&args).await;
-    (server, auth)
-}
-
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() < 1e-6
-}
-
-/// Waits until the first poll has served the model's aggregates.
-async fn wait_for_first_poll(server: &RunningServer, sim: &SimulatorHandle) {
-    let solar_w = sim.reading().solar_w;
-    eventually("solar power from the Fleet API", || async {
-        let (status, body) = get(server, "/api/meters/aggregates").await;
-        let value: Value = serde_json::from_str(&body).ok()?;
-        let solar = value["solar"]["instant_power"].as_f64()?;
-        (status == 200 && close(solar, solar_w)).then_some(())
-    })
-    .await;
-}
 
 /// The `/health` `fleet_api` object.
 async fn fleet_api(server: &RunningServer) -> Value {
@@ -70,74 +33,52 @@ async fn settled_data_calls(server: &RunningServer, sim: &SimulatorHandle) -> u6
 
 #[tokio::test]
 async fn fleet_mode_reads_equal_the_model() {
-    let sim = frozen_simulator().await;
-    let (server, _auth) = fleet_server(&sim).await;
-    wait_for_first_poll(&server, &sim).await;
+    let site = Mode::Fleet.start().await;
+    let (sim, server) = (&site.sim, &site.server);
     let reading = sim.reading();
-    let aggregates = get_json(&server, "/api/meters/aggregates").await;
-    for (section, want) in [
-        ("site", reading.site_w),
-        ("battery", reading.battery_w),
-        ("load", reading.home_w),
-    ] {
-        let got = aggregates[section]["instant_power"].as_f64().unwrap();
-        assert!(close(got, want), "{section}: {got} {want}");
-    }
-    // The Fleet API's SOE comes from live_status (app scale); the route answers the app scale.
-    let soe = get_json(&server, "/api/system_status/soe").await;
-    let percentage = soe["percentage"].as_f64().unwrap();
-    assert!(
-        (percentage - (reading.soe_raw_pct - 5.0) / 0.95).abs() < 1e-6,
-        "{percentage} {}",
-        reading.soe_raw_pct
-    );
-    let operation = get_json(&server, "/api/operation").await;
+    // Power, both SOE scales, grid status, the mode names and a reserve write are checked by the
+    // conformance suite (conformance_e2e).
+    let operation = get_json(server, "/api/operation").await;
     assert_eq!(operation["real_mode"], json!(reading.real_mode));
     assert!(close(
         operation["backup_reserve_percent"].as_f64().unwrap(),
         reading.reserve_raw_pct
     ));
-    let grid = get_json(&server, "/api/system_status/grid_status").await;
-    assert_eq!(grid["grid_status"], "SystemGridConnected");
-    let status = get_json(&server, "/api/status").await;
+    let status = get_json(server, "/api/status").await;
     assert_eq!(status["version"], json!(reading.firmware));
     // The raw Fleet objects, and the mocked gateway paths (§3.11).
-    let info = get_json(&server, "/fleetapi/info").await;
+    let info = get_json(server, "/fleetapi/info").await;
     assert_eq!(status["din"], info["id"]);
-    let site_name = get_json(&server, "/api/site_info/site_name").await;
+    let site_name = get_json(server, "/api/site_info/site_name").await;
     assert_eq!(site_name["site_name"], info["site_name"]);
-    let live = get_json(&server, "/fleetapi/status").await;
+    let live = get_json(server, "/fleetapi/status").await;
     assert!(close(
         live["solar_power"].as_f64().unwrap(),
         reading.solar_w
     ));
     for other in ["/fleetapi", "/fleetapi/", "/fleetapi/battery"] {
         assert_eq!(
-            get_json(&server, other).await,
+            get_json(server, other).await,
             json!({"error": "Use /fleetapi/info, /fleetapi/status"}),
             "{other}"
         );
     }
     assert_eq!(
-        get_json(&server, "/cloud/config").await,
+        get_json(server, "/cloud/config").await,
         json!({"error": "Cloud API not enabled"})
     );
     assert_eq!(
-        get_json(&server, "/api/system_status/grid_faults").await,
+        get_json(server, "/api/system_status/grid_faults").await,
         json!([])
     );
 
-    let stats = get_json(&server, "/stats").await;
-    assert_eq!(stats["mode"], "FleetAPI");
-    assert_eq!(stats["fleetapi"], true);
-    assert_eq!(stats["cloudmode"], false);
+    let stats = get_json(server, "/stats").await;
     assert_eq!(stats["siteid"], json!(sim.cloud_site_id()));
     let health = eventually("the Fleet link to connect", || async {
-        let health = get_json(&server, "/health").await;
+        let health = get_json(server, "/health").await;
         (health["transports"]["cloud_control"]["status"] == "ok").then_some(health)
     })
     .await;
-    assert_eq!(health["mode"], "FleetAPI");
     assert_eq!(health["transports"]["cloud_control"]["mode"], "fleetapi");
     assert_eq!(health["capabilities"]["backend"], "fleetapi");
     assert_eq!(health["capabilities"]["reserve_scale"], "app");
@@ -149,33 +90,32 @@ async fn fleet_mode_reads_equal_the_model() {
     assert_eq!(usage["poll_interval_seconds"], FLEET_FLOOR_SECS);
     assert_eq!(usage["cache_ttl_seconds"], FLEET_FLOOR_SECS);
     assert_eq!(usage["backoff_active"], false);
-    let gateways = get_json(&server, "/api/gateways").await;
+    let gateways = get_json(server, "/api/gateways").await;
     let gateway = &gateways["default"]["gateway"];
     assert_eq!(gateway["fleetapi"], true);
     assert_eq!(gateway["cloud_mode"], false);
     assert_eq!(gateway["mode"], "fleetapi");
     assert_eq!(gateway["capabilities"]["backend"], "fleetapi");
     assert_eq!(gateway["poll_interval_s"], FLEET_FLOOR_SECS as f64);
-    server.shutdown().await.unwrap();
+    site.shutdown().await;
 }
 
 #[tokio::test]
 async fn fleet_counters_grow_with_real_calls_and_project_consistently() {
-    let sim = frozen_simulator().await;
-    let (server, _auth) = fleet_server(&sim).await;
-    wait_for_first_poll(&server, &sim).await;
-    let before = settled_data_calls(&server, &sim).await;
+    let site = Mode::Fleet.start().await;
+    let (sim, server) = (&site.sim, &site.server);
+    let before = settled_data_calls(server, sim).await;
     // A cached read costs nothing.
-    get_json(&server, "/fleetapi/info").await;
-    assert_eq!(settled_data_calls(&server, &sim).await, before);
+    get_json(server, "/fleetapi/info").await;
+    assert_eq!(settled_data_calls(server, sim).await, before);
     // A write is one command, and drops site_info: its read-back is one more data call.
     let form = format!("value=backup&token={SECRET}");
-    let (status, body) = post_form(&server, "/control/mode", &form).await;
+    let (status, body) = post_form(server, "/control/mode", &form).await;
     assert_eq!(status, 200, "{body}");
-    let after = settled_data_calls(&server, &sim).await;
+    let after = settled_data_calls(server, sim).await;
     assert!(after > before, "{before} -> {after}");
-    let usage = fleet_api(&server).await;
-    let commands = count_matching(&sim, "POST /fleet/");
+    let usage = fleet_api(server).await;
+    let commands = count_matching(sim, "POST /fleet/");
     assert_eq!(commands, 1);
     assert_eq!(usage["calls_by_kind"]["command"], commands);
     assert_eq!(usage["calls_total"], after + commands);
@@ -198,56 +138,41 @@ async fn fleet_counters_grow_with_real_calls_and_project_consistently() {
         (discounted - (want - 10.0).max(0.0)).abs() <= 0.01,
         "{discounted}"
     );
-    server.shutdown().await.unwrap();
+    site.shutdown().await;
 }
 
 #[tokio::test]
 async fn fleet_control_writes_reach_the_model_and_read_back() {
-    let sim = frozen_simulator().await;
-    let (server, _auth) = fleet_server(&sim).await;
-    wait_for_first_poll(&server, &sim).await;
+    let site = Mode::Fleet.start().await;
+    let (sim, server) = (&site.sim, &site.server);
     let form = |value: &str| format!("value={value}&token={SECRET}");
 
-    let (status, body) = post_form(&server, "/control/reserve", &form("50")).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        body["set_backup_reserve_percent"]["backup_reserve_percent"],
-        50
-    );
-    // The Fleet API takes the app scale: 50 % is the gateway's raw 52.5 %.
-    assert!(close(sim.reading().reserve_raw_pct, 52.5));
-    assert_eq!(get_json(&server, "/control/reserve").await["reserve"], 50.0);
-
-    let (status, body) = post_form(&server, "/control/mode", &form("autonomous")).await;
+    // The reserve write and a wrong token are checked by the conformance suite.
+    let (status, body) = post_form(server, "/control/mode", &form("autonomous")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["set_operation"]["real_mode"], "autonomous");
     assert_eq!(sim.reading().real_mode, "autonomous");
     assert_eq!(
-        get_json(&server, "/control/mode").await["mode"],
+        get_json(server, "/control/mode").await["mode"],
         "autonomous"
     );
     assert_eq!(
-        get_json(&server, "/api/operation").await["real_mode"],
+        get_json(server, "/api/operation").await["real_mode"],
         "autonomous"
     );
 
-    grid_writes_read_back(&server, SECRET, "never", "/fleetapi/info").await;
-    assert_eq!(count_matching(&sim, "POST /fleet/"), 4);
-    assert_eq!(fleet_api(&server).await["calls_by_kind"]["command"], 4);
-
-    let (status, _) = post_form(&server, "/control/reserve", "value=20&token=wrong").await;
-    assert_eq!(status, 401);
-    assert_eq!(count_matching(&sim, "POST /fleet/"), 4);
-    server.shutdown().await.unwrap();
+    grid_writes_read_back(server, SECRET, "never", "/fleetapi/info").await;
+    assert_eq!(count_matching(sim, "POST /fleet/"), 3);
+    assert_eq!(fleet_api(server).await["calls_by_kind"]["command"], 3);
+    site.shutdown().await;
 }
 
 #[tokio::test]
 async fn expired_fleet_tokens_are_refreshed_and_the_file_rewritten() {
-    let sim = frozen_simulator().await;
-    let (server, auth) = fleet_server(&sim).await;
-    wait_for_first_poll(&server, &sim).await;
+    let site = Mode::Fleet.start().await;
+    let (sim, server) = (&site.sim, &site.server);
     let read_tokens = || {
-        powerwall_gateway::fleet::FleetTokenFile::read(auth.path())
+        powerwall_gateway::fleet::FleetTokenFile::read(site.auth_path())
             .unwrap()
             .unwrap()
     };
@@ -255,32 +180,31 @@ async fn expired_fleet_tokens_are_refreshed_and_the_file_rewritten() {
     sim.expire_fleet_access_tokens();
     // The next real call (a write; reads are cached) meets a 401, refreshes and is sent again.
     let form = format!("value=self_consumption&token={SECRET}");
-    let (status, body) = post_form(&server, "/control/mode", &form).await;
+    let (status, body) = post_form(server, "/control/mode", &form).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(sim.reading().real_mode, "self_consumption");
-    assert_eq!(count_matching(&sim, "POST /oauth2/v3/token"), 1);
+    assert_eq!(count_matching(sim, "POST /oauth2/v3/token"), 1);
     let after = read_tokens();
     assert_ne!(after.access_token, before.access_token);
     assert_ne!(after.refresh_token, before.refresh_token);
-    assert_eq!(fleet_api(&server).await["calls_by_kind"]["auth"], 1);
-    server.shutdown().await.unwrap();
+    assert_eq!(fleet_api(server).await["calls_by_kind"]["auth"], 1);
+    site.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_429_opens_a_window_that_sends_nothing_and_keeps_the_last_data() {
-    let sim = frozen_simulator().await;
-    let (server, _auth) = fleet_server(&sim).await;
-    wait_for_first_poll(&server, &sim).await;
-    settled_data_calls(&server, &sim).await;
+    let site = Mode::Fleet.start().await;
+    let (sim, server) = (&site.sim, &site.server);
+    settled_data_calls(server, sim).await;
     sim.set_fleet_rate_limit(Some(FleetRateLimit {
         style: RetryStyle::Seconds,
         secs: 60,
         times: 1,
     }));
     let form = |value: &str| format!("value={value}&token={SECRET}");
-    let (status, _) = post_form(&server, "/control/mode", &form("backup")).await;
+    let (status, _) = post_form(server, "/control/mode", &form("backup")).await;
     assert_eq!(status, 400, "the rate-limited write fails");
-    let usage = fleet_api(&server).await;
+    let usage = fleet_api(server).await;
     assert_eq!(usage["backoff_active"], true);
     let remaining = usage["backoff_remaining_seconds"].as_f64().unwrap();
     assert!(remaining > 0.0 && remaining <= 60.0, "{remaining}");
@@ -288,9 +212,9 @@ async fn a_429_opens_a_window_that_sends_nothing_and_keeps_the_last_data() {
     // During the window: writes and cache-missing reads fail at once, without a request, and the
     // legacy routes keep serving the last polled data.
     let sent = sim.counter().api_total;
-    let (status, _) = post_form(&server, "/control/reserve", &form("40")).await;
+    let (status, _) = post_form(server, "/control/reserve", &form("40")).await;
     assert_eq!(status, 400);
-    let (status, _) = post_form(&server, "/control/grid_export", &form("never")).await;
+    let (status, _) = post_form(server, "/control/grid_export", &form("never")).await;
     assert_eq!(status, 400);
     for path in [
         "/fleetapi/info",
@@ -298,17 +222,17 @@ async fn a_429_opens_a_window_that_sends_nothing_and_keeps_the_last_data() {
         "/control/grid_charging",
         "/api/site_info",
     ] {
-        let (status, _) = get(&server, path).await;
+        let (status, _) = get(server, path).await;
         assert_eq!(status, 200, "{path}");
     }
     let reading = sim.reading();
-    let aggregates = get_json(&server, "/api/meters/aggregates").await;
+    let aggregates = get_json(server, "/api/meters/aggregates").await;
     assert!(close(
         aggregates["solar"]["instant_power"].as_f64().unwrap(),
         reading.solar_w
     ));
     assert_eq!(
-        get_json(&server, "/api/operation").await["real_mode"],
+        get_json(server, "/api/operation").await["real_mode"],
         json!(reading.real_mode)
     );
     assert_eq!(
@@ -317,19 +241,18 @@ async fn a_429_opens_a_window_that_sends_nothing_and_keeps_the_last_data() {
         "no request during the window"
     );
     assert_eq!(reading.real_mode, "self_consumption", "nothing was written");
-    server.shutdown().await.unwrap();
+    site.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_burst_of_clients_costs_at_most_one_call_per_endpoint_and_ttl() {
-    let sim = frozen_simulator().await;
-    let (server, _auth) = fleet_server(&sim).await;
-    wait_for_first_poll(&server, &sim).await;
-    settled_data_calls(&server, &sim).await;
+    let site = Mode::Fleet.start().await;
+    let (sim, server) = (&site.sim, &site.server);
+    settled_data_calls(server, sim).await;
     let endpoints = ["/site_info", "/live_status", "/site_status"];
     let before: Vec<u64> = endpoints
         .iter()
-        .map(|endpoint| count_matching(&sim, endpoint))
+        .map(|endpoint| count_matching(sim, endpoint))
         .collect();
     let paths = [
         "/fleetapi/info",
@@ -342,7 +265,6 @@ async fn a_burst_of_clients_costs_at_most_one_call_per_endpoint_and_ttl() {
         "/stats",
     ];
     let requests = (0..48).map(|i| {
-        let server = &server;
         let path = paths[i % paths.len()];
         async move { get(server, path).await }
     });
@@ -351,10 +273,10 @@ async fn a_burst_of_clients_costs_at_most_one_call_per_endpoint_and_ttl() {
     // Every endpoint lives 30 s in the client's cache (its stamp back-dated by at most 7.5 s):
     // a burst of a few hundred milliseconds overlaps at most one expiry per endpoint.
     for (endpoint, before) in endpoints.iter().zip(before) {
-        let sent = count_matching(&sim, endpoint) - before;
+        let sent = count_matching(sim, endpoint) - before;
         assert!(sent <= 1, "{endpoint}: {sent} calls");
     }
-    server.shutdown().await.unwrap();
+    site.shutdown().await;
 }
 
 #[tokio::test]
