@@ -12,18 +12,6 @@ use powerwall_server::RunningServer;
 use powerwall_simulator::SimulatorHandle;
 use serde_json::Value;
 
-/// The Powerwall-Dashboard's Telegraf `inputs.http` URLs.
-const TELEGRAF_URLS: [&str; 8] = [
-    "/aggregates",
-    "/soe",
-    "/strings",
-    "/temps/pw",
-    "/freq",
-    "/pod",
-    "/fans/pw",
-    "/alerts/pw",
-];
-
 /// Flattens a body as Telegraf's JSON parser does: numeric leaves only, nested keys joined with
 /// `_`, array items by index, nulls (and strings and booleans) dropped. A body that is not JSON
 /// fails the scrape, so it fails the test.

@@ -25,18 +25,6 @@ use powerwall_server::RunningServer;
 use powerwall_simulator::TopologyKind;
 use serde_json::Value;
 
-/// The URLs Powerwall-Dashboard's Telegraf scrapes.
-const TELEGRAF_URLS: [&str; 8] = [
-    "/aggregates",
-    "/soe",
-    "/strings",
-    "/temps/pw",
-    "/freq",
-    "/pod",
-    "/fans/pw",
-    "/alerts/pw",
-];
-
 /// Scrapes of every URL per combination.
 const SCRAPES: usize = 100;
 

@@ -172,6 +172,18 @@ pub fn count(counter: &Value, key: &str) -> u64 {
     counter["by_path"][key].as_u64().unwrap_or(0)
 }
 
+/// The URLs Powerwall-Dashboard's Telegraf `inputs.http` scrapes.
+pub const TELEGRAF_URLS: [&str; 8] = [
+    "/aggregates",
+    "/soe",
+    "/strings",
+    "/temps/pw",
+    "/freq",
+    "/pod",
+    "/fans/pw",
+    "/alerts/pw",
+];
+
 /// The 23 plain passthrough paths (§3.4 minus grid_status, problems and registration).
 pub const PASSTHROUGH_PATHS: [&str; 23] = [
     "/api/status",
