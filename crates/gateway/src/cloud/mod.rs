@@ -141,7 +141,7 @@ impl CloudClient {
         let service = Service {
             name: "Tesla cloud",
             paused: "cloud",
-            max_pause: transport::MAX_RATE_LIMIT_PAUSE,
+            pause: transport::rate_limit_delay,
             tesla_user_agent: Some(transport::TESLA_USER_AGENT),
         };
         let exchange = Exchange::new(http, None, target, config.timeout, service, clock.clone());

@@ -6,11 +6,10 @@
 //! that timed out may still have happened), so the caller's read-back sees the new value.
 
 use reqwest::Method;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use super::{FleetClient, FleetEndpoint};
-use crate::cloud::write::commands;
-use crate::{GatewayError, OperationMode, ReserveLevel};
+use crate::GatewayError;
 
 impl FleetClient {
     /// Sends one site command; answers Tesla's parsed JSON answer.
@@ -19,32 +18,6 @@ impl FleetClient {
         let outcome = self.api_call(Method::POST, &path, Some(&body)).await;
         self.invalidate(FleetEndpoint::SiteInfo).await;
         outcome
-    }
-
-    pub(crate) async fn write_operation(
-        &self,
-        reserve: Option<ReserveLevel>,
-        mode: Option<OperationMode>,
-    ) -> Result<Value, GatewayError> {
-        commands::require_some(reserve, mode)?;
-        let mut result = Map::new();
-        if let Some(level) = reserve {
-            let (name, body) = commands::reserve(level.to_json());
-            let answer = self.command(name, body).await?;
-            result.insert(
-                "set_backup_reserve_percent".to_owned(),
-                json!({"backup_reserve_percent": level.to_json(), "result": answer}),
-            );
-        }
-        if let Some(mode) = mode {
-            let (name, body) = commands::mode(mode);
-            let answer = self.command(name, body).await?;
-            result.insert(
-                "set_operation".to_owned(),
-                json!({"real_mode": mode.as_str(), "result": answer}),
-            );
-        }
-        Ok(Value::Object(result))
     }
 
     /// `POST …/time_of_use_settings` with the caller's payload (`{"tou_settings": …}`).

@@ -6,11 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use reqwest::Method;
+use reqwest::header::HeaderMap;
 use serde_json::Value;
 use tokio::time::Instant;
 
 use super::lock;
-use crate::cloud::transport::{Reply, rate_limit_delay, transport_error};
+use crate::cloud::transport::{Reply, transport_error};
 use crate::policy::Clock;
 use crate::{GatewayError, Secret, UpstreamCounters};
 
@@ -52,8 +53,8 @@ pub(crate) struct Service {
     pub(crate) name: &'static str,
     /// What is paused, in the 429 warning ("cloud", "Fleet").
     pub(crate) paused: &'static str,
-    /// Longest pause a 429 may impose.
-    pub(crate) max_pause: Duration,
+    /// The pause a 429 asks for (from its headers and body, at a wall-clock time).
+    pub(crate) pause: fn(&HeaderMap, &[u8], SystemTime) -> Duration,
     /// `X-Tesla-User-Agent`, when the service wants one.
     pub(crate) tesla_user_agent: Option<&'static str>,
 }
@@ -206,8 +207,7 @@ impl Exchange {
             self.counters.error();
         }
         if status == 429 {
-            let pause =
-                rate_limit_delay(&headers, &body, SystemTime::now()).min(self.service.max_pause);
+            let pause = (self.service.pause)(&headers, &body, SystemTime::now());
             self.backoff.start(pause);
             tracing::warn!(
                 path,
