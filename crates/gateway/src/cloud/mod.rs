@@ -38,10 +38,7 @@ use crate::policy::{Clock, TokioClock};
 use crate::tesla::exchange::{Exchange, Service};
 use crate::tesla::site::{self as core, SiteDocument, TeslaSite};
 use crate::tesla::{SiteSlot, TokenGate};
-use crate::{
-    AccessMode, DataKind, GatewayAccess, GatewayControl, GatewayError, GridExportRule,
-    OperationMode, RawBody, ReserveLevel, UpstreamStats,
-};
+use crate::{AccessMode, DataKind, GatewayError, ReserveLevel};
 use cache::AnswerCache;
 
 /// Tesla's SSO base.
@@ -245,9 +242,19 @@ fn valid_email(email: &str) -> bool {
 
 #[async_trait::async_trait]
 impl TeslaSite for CloudClient {
+    const ACCESS: AccessMode = AccessMode::Cloud;
     const MODE: &'static str = "cloud";
     const SOURCE: &'static str = "cloud";
     const SOE: SiteDocument = SiteDocument::SiteStatus;
+
+    fn exchange(&self) -> &Exchange {
+        &self.exchange
+    }
+
+    async fn connect_site(&self) -> Result<(), GatewayError> {
+        self.access_token().await?;
+        self.site().await.map(|_| ())
+    }
 
     async fn document(&self, which: SiteDocument) -> Result<Arc<Value>, GatewayError> {
         self.cached(which.into()).await
@@ -272,59 +279,6 @@ impl TeslaSite for CloudClient {
     async fn din(&self) -> Result<Option<Value>, GatewayError> {
         let site = self.site().await?;
         Ok(Some(site.gateway_id.map_or(Value::Null, Value::from)))
-    }
-}
-
-#[async_trait::async_trait]
-impl GatewayAccess for CloudClient {
-    fn mode(&self) -> AccessMode {
-        AccessMode::Cloud
-    }
-
-    fn target(&self) -> &str {
-        self.exchange.target()
-    }
-
-    async fn connect(&self) -> Result<(), GatewayError> {
-        self.access_token().await?;
-        self.site().await.map(|_| ())
-    }
-
-    async fn fetch(&self, kind: DataKind) -> Result<Value, GatewayError> {
-        core::fetch(self, kind).await
-    }
-
-    async fn fetch_raw(&self, path: &str) -> Result<RawBody, GatewayError> {
-        core::fetch_raw(self, path).await
-    }
-
-    fn upstream(&self) -> UpstreamStats {
-        self.exchange.counters.snapshot()
-    }
-
-    fn control(&self) -> Option<&dyn GatewayControl> {
-        Some(self)
-    }
-}
-
-#[async_trait::async_trait]
-impl GatewayControl for CloudClient {
-    /// `POST …/backup` `{"backup_reserve_percent": int(level)}` (the level is app scale) and/or
-    /// `POST …/operation` `{"default_real_mode": mode}`; only the fields given are sent.
-    async fn set_operation(
-        &self,
-        reserve: Option<ReserveLevel>,
-        mode: Option<OperationMode>,
-    ) -> Result<Value, GatewayError> {
-        core::set_operation(self, reserve, mode).await
-    }
-
-    async fn set_grid_charging(&self, allowed: bool) -> Result<Value, GatewayError> {
-        core::set_grid_charging(self, allowed).await
-    }
-
-    async fn set_grid_export(&self, rule: GridExportRule) -> Result<Value, GatewayError> {
-        core::set_grid_export(self, rule).await
     }
 }
 

@@ -31,16 +31,15 @@ pub use usage::{CallCounts, CallKind, FleetUsage, project_usage};
 
 pub use crate::tesla::SiteDocument as FleetEndpoint;
 
+#[cfg(test)]
+use crate::DataKind;
 use crate::cloud::cache::AnswerCache;
 use crate::cloud::transport;
 use crate::policy::{Clock, TokioClock};
 use crate::tesla::exchange::{Exchange, Service};
 use crate::tesla::site::{self as core, SiteDocument, TeslaSite};
 use crate::tesla::{SiteSlot, TokenGate};
-use crate::{
-    AccessMode, DataKind, GatewayAccess, GatewayControl, GatewayError, GridExportRule,
-    OperationMode, RawBody, ReserveLevel, UpstreamStats,
-};
+use crate::{AccessMode, GatewayError, ReserveLevel};
 use usage::CallCounters;
 
 /// Tesla's SSO base (token refresh).
@@ -270,9 +269,18 @@ pub(crate) fn map_document(
 
 #[async_trait::async_trait]
 impl TeslaSite for FleetClient {
+    const ACCESS: AccessMode = AccessMode::Fleet;
     const MODE: &'static str = "fleetapi";
     const SOURCE: &'static str = "Fleet API";
     const SOE: SiteDocument = SiteDocument::LiveStatus;
+
+    fn exchange(&self) -> &Exchange {
+        &self.exchange
+    }
+
+    async fn connect_site(&self) -> Result<(), GatewayError> {
+        self.site().await.map(|_| ())
+    }
 
     async fn document(&self, which: SiteDocument) -> Result<Arc<Value>, GatewayError> {
         self.cached(which).await
@@ -290,57 +298,5 @@ impl TeslaSite for FleetClient {
     /// The reserve is forwarded as given.
     fn reserve_value(level: ReserveLevel) -> Value {
         level.to_json()
-    }
-}
-
-#[async_trait::async_trait]
-impl GatewayAccess for FleetClient {
-    fn mode(&self) -> AccessMode {
-        AccessMode::Fleet
-    }
-
-    fn target(&self) -> &str {
-        self.exchange.target()
-    }
-
-    async fn connect(&self) -> Result<(), GatewayError> {
-        self.site().await.map(|_| ())
-    }
-
-    async fn fetch(&self, kind: DataKind) -> Result<Value, GatewayError> {
-        core::fetch(self, kind).await
-    }
-
-    async fn fetch_raw(&self, path: &str) -> Result<RawBody, GatewayError> {
-        core::fetch_raw(self, path).await
-    }
-
-    fn upstream(&self) -> UpstreamStats {
-        self.exchange.counters.snapshot()
-    }
-
-    fn control(&self) -> Option<&dyn GatewayControl> {
-        Some(self)
-    }
-}
-
-#[async_trait::async_trait]
-impl GatewayControl for FleetClient {
-    /// `POST …/backup` `{"backup_reserve_percent": level}` (sent as given) and/or
-    /// `POST …/operation` `{"default_real_mode": mode}`; result as gateway-protocols §6.3.
-    async fn set_operation(
-        &self,
-        reserve: Option<ReserveLevel>,
-        mode: Option<OperationMode>,
-    ) -> Result<Value, GatewayError> {
-        core::set_operation(self, reserve, mode).await
-    }
-
-    async fn set_grid_charging(&self, allowed: bool) -> Result<Value, GatewayError> {
-        core::set_grid_charging(self, allowed).await
-    }
-
-    async fn set_grid_export(&self, rule: GridExportRule) -> Result<Value, GatewayError> {
-        core::set_grid_export(self, rule).await
     }
 }

@@ -5,8 +5,10 @@
 //! - [`exchange`]: one counted HTTP exchange, the 429 back-off window, an optional HTTP/1.1 retry;
 //! - [`call`]: the authenticated call (bearer token, 401 → one shared refresh and one retry);
 //! - [`site`]: the energy-site documents in the local API's shapes, `fetch_raw` and the writes
-//!   (reserve, mode, grid charging, grid export), over a client's cached reads and commands.
+//!   (reserve, mode, grid charging, grid export), over a client's cached reads and commands;
+//! - [`access`]: `GatewayAccess` and `GatewayControl` of every client that is a [`site::TeslaSite`].
 
+mod access;
 pub(crate) mod call;
 pub(crate) mod exchange;
 pub(crate) mod site;

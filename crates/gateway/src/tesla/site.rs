@@ -10,10 +10,13 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
+use super::exchange::Exchange;
 use crate::cloud::RawPath;
 use crate::cloud::convert;
 use crate::cloud::write::commands;
-use crate::{DataKind, GatewayError, GridExportRule, OperationMode, RawBody, ReserveLevel};
+use crate::{
+    AccessMode, DataKind, GatewayError, GridExportRule, OperationMode, RawBody, ReserveLevel,
+};
 
 /// The energy-site documents both APIs serve (below `api/1/energy_sites/{id}/`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,12 +51,20 @@ impl SiteDocument {
 /// What a Tesla client brings to the shared energy-site logic.
 #[async_trait::async_trait]
 pub(crate) trait TeslaSite: Send + Sync {
+    /// The access mode the client speaks.
+    const ACCESS: AccessMode;
     /// The mode named in `Unsupported` errors (`cloud`, `fleetapi`).
     const MODE: &'static str;
     /// The source a document has none of (`cloud`, `Fleet API`).
     const SOURCE: &'static str;
     /// The document `/api/system_status/soe` is read from.
     const SOE: SiteDocument;
+
+    /// The client's exchange (target, counters, 429 window).
+    fn exchange(&self) -> &Exchange;
+
+    /// Logs in when needed and chooses the site (`GatewayAccess::connect`).
+    async fn connect_site(&self) -> Result<(), GatewayError>;
 
     /// One document through the client's cache and single flight.
     async fn document(&self, which: SiteDocument) -> Result<Arc<Value>, GatewayError>;
