@@ -16,8 +16,8 @@ use super::cache::Endpoint;
 use super::files::{self, AuthEntry, StoredTokens};
 use super::sites::{EnergySite, energy_sites, recover_site, select_site};
 use super::transport::{Reply, unwrap_envelope};
-use crate::tesla::call::{self, Bearer, Credentials};
-use crate::tesla::exchange::{Body, Request};
+use crate::tesla::call::{Bearer, Credentials};
+use crate::tesla::exchange::{Body, Exchange, Request};
 pub(crate) use crate::tesla::{lock, unix_now};
 use crate::{GatewayError, Secret};
 
@@ -139,19 +139,9 @@ impl CloudClient {
         written
     }
 
-    /// One Owner API call: bearer token, 401 → refresh and retry once, envelope unwrapped.
-    pub(crate) async fn owner_call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<Value, GatewayError> {
-        call::call(&self.exchange, self, method, path, body).await
-    }
-
     /// The account's energy sites (`GET api/1/products`, never cached).
     pub async fn sites(&self) -> Result<Vec<EnergySite>, GatewayError> {
-        let products = self.owner_call(Method::GET, "api/1/products", None).await?;
+        let products = self.call(Method::GET, "api/1/products", None).await?;
         Ok(energy_sites(&products))
     }
 
@@ -179,13 +169,13 @@ impl CloudClient {
     ) -> Result<Value, GatewayError> {
         let site = self.site().await?;
         let path = site_path(site.id, name, query);
-        match self.owner_call(method.clone(), &path, body.as_ref()).await {
+        match self.call(method.clone(), &path, body.as_ref()).await {
             Err(GatewayError::Status { status: 404, .. }) => {
                 let Some(recovered) = self.recover(&site).await? else {
                     return Err(GatewayError::Status { path, status: 404 });
                 };
                 let path = site_path(recovered.id, name, query);
-                self.owner_call(method, &path, body.as_ref()).await
+                self.call(method, &path, body.as_ref()).await
             }
             other => other,
         }
@@ -292,6 +282,10 @@ pub(crate) fn apply_answer(tokens: &mut StoredTokens, answer: TokenAnswer, now: 
 
 #[async_trait::async_trait]
 impl Credentials for CloudClient {
+    fn exchange(&self) -> &Exchange {
+        &self.exchange
+    }
+
     async fn bearer(&self) -> Result<Bearer, GatewayError> {
         let (token, generation) = self.access_token().await?;
         Ok(Bearer {

@@ -247,10 +247,6 @@ impl TeslaSite for CloudClient {
     const SOURCE: &'static str = "cloud";
     const SOE: SiteDocument = SiteDocument::SiteStatus;
 
-    fn exchange(&self) -> &Exchange {
-        &self.exchange
-    }
-
     async fn connect_site(&self) -> Result<(), GatewayError> {
         self.access_token().await?;
         self.site().await.map(|_| ())

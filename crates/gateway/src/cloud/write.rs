@@ -1,9 +1,7 @@
-//! Control writes through the Owner API (gateway-protocols §5.4, §7).
-//!
-//! Reserve and mode are two separate commands and only the fields given are sent: Tesla applies
-//! them asynchronously, and a back-filled reserve sent with a mode change can make it drop the
-//! mode change. Every write drops the cached `site_info`, so the caller's read-back sees the new
-//! value.
+//! Control writes through the Owner API (gateway-protocols §5.4, §7): the command bodies both
+//! Tesla APIs share, and the Owner API's command (its `{"code": 200|201}` answer checked). What
+//! is written when lives in [`crate::tesla::site`]. Every write drops the cached `site_info`, so
+//! the caller's read-back sees the new value.
 
 use reqwest::Method;
 use serde_json::Value;

@@ -14,8 +14,8 @@ use super::{FleetClient, FleetEndpoint, FleetTokenFile, MAX_CACHE_JITTER, MAX_RA
 use crate::GatewayError;
 use crate::cloud::auth::{endpoint, parse_token_answer};
 use crate::cloud::transport::{Reply, rate_limit_delay};
-use crate::tesla::call::{self, Bearer, Credentials};
-use crate::tesla::exchange::{Body, Request};
+use crate::tesla::call::{Bearer, Credentials};
+use crate::tesla::exchange::{Body, Exchange, Request};
 use crate::tesla::lock;
 
 /// The pause a Fleet 429 asks for: `Retry-After` (seconds or HTTP date), else a body saying
@@ -182,20 +182,10 @@ impl FleetClient {
         }
     }
 
-    /// One Fleet API call: bearer token, 401 → refresh and retry once; the parsed JSON answer.
-    pub(crate) async fn api_call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<Value, GatewayError> {
-        call::call(&self.exchange, self, method, path, body).await
-    }
-
     /// The account's energy-site ids (`GET api/1/products`, never cached).
     pub async fn site_ids(&self) -> Result<Vec<u64>, GatewayError> {
         const PATH: &str = "api/1/products";
-        let answer = self.api_call(Method::GET, PATH, None).await?;
+        let answer = self.call(Method::GET, PATH, None).await?;
         Ok(energy_site_ids(&answer["response"]))
     }
 
@@ -236,7 +226,7 @@ impl FleetClient {
         ttl: Duration,
     ) -> Result<Arc<Value>, GatewayError> {
         let fetch = |path: String| async move {
-            let answer = self.api_call(Method::GET, &path, None).await?;
+            let answer = self.call(Method::GET, &path, None).await?;
             response_member(&path, answer)
         };
         if path.contains('?') {
@@ -283,6 +273,10 @@ impl FleetClient {
 
 #[async_trait::async_trait]
 impl Credentials for FleetClient {
+    fn exchange(&self) -> &Exchange {
+        &self.exchange
+    }
+
     async fn bearer(&self) -> Result<Bearer, GatewayError> {
         let generation = self.tokens.generation();
         let file = self.token_file()?;

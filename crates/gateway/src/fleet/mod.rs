@@ -274,10 +274,6 @@ impl TeslaSite for FleetClient {
     const SOURCE: &'static str = "Fleet API";
     const SOE: SiteDocument = SiteDocument::LiveStatus;
 
-    fn exchange(&self) -> &Exchange {
-        &self.exchange
-    }
-
     async fn connect_site(&self) -> Result<(), GatewayError> {
         self.site().await.map(|_| ())
     }

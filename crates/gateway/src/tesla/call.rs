@@ -24,6 +24,9 @@ pub(crate) struct Bearer {
 /// How a Tesla client authenticates, refreshes and reads its answers.
 #[async_trait::async_trait]
 pub(crate) trait Credentials: Send + Sync {
+    /// The client's exchange (target, counters, 429 window).
+    fn exchange(&self) -> &Exchange;
+
     /// The token to send now (loading or refreshing it first when needed).
     async fn bearer(&self) -> Result<Bearer, GatewayError>;
 
@@ -40,10 +43,20 @@ pub(crate) trait Credentials: Send + Sync {
 
     /// Told the status of every answer to a call (the Fleet API's billing).
     fn on_answer(&self, _method: &Method, _status: u16) {}
+
+    /// One API call below the bearer's base: 401 → refresh and retry once; the decoded answer.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, GatewayError> {
+        call(self.exchange(), self, method, path, body).await
+    }
 }
 
 /// One API call: bearer token, 401 → refresh and retry once; the decoded answer.
-pub(crate) async fn call<C: Credentials + ?Sized>(
+async fn call<C: Credentials + ?Sized>(
     exchange: &Exchange,
     credentials: &C,
     method: Method,

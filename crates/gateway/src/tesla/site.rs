@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::exchange::Exchange;
+use super::call::Credentials;
 use crate::cloud::RawPath;
 use crate::cloud::convert;
 use crate::cloud::write::commands;
@@ -50,7 +50,7 @@ impl SiteDocument {
 
 /// What a Tesla client brings to the shared energy-site logic.
 #[async_trait::async_trait]
-pub(crate) trait TeslaSite: Send + Sync {
+pub(crate) trait TeslaSite: Credentials {
     /// The access mode the client speaks.
     const ACCESS: AccessMode;
     /// The mode named in `Unsupported` errors (`cloud`, `fleetapi`).
@@ -59,9 +59,6 @@ pub(crate) trait TeslaSite: Send + Sync {
     const SOURCE: &'static str;
     /// The document `/api/system_status/soe` is read from.
     const SOE: SiteDocument;
-
-    /// The client's exchange (target, counters, 429 window).
-    fn exchange(&self) -> &Exchange;
 
     /// Logs in when needed and chooses the site (`GatewayAccess::connect`).
     async fn connect_site(&self) -> Result<(), GatewayError>;
