@@ -19,6 +19,7 @@ pub mod private_file;
 pub mod secret;
 pub mod select;
 pub mod tedapi;
+pub mod tesla;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

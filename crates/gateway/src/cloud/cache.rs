@@ -45,6 +45,18 @@ impl Endpoint {
     }
 }
 
+impl From<crate::tesla::SiteDocument> for Endpoint {
+    fn from(document: crate::tesla::SiteDocument) -> Self {
+        use crate::tesla::SiteDocument;
+        match document {
+            SiteDocument::LiveStatus => Self::LiveStatus,
+            SiteDocument::SiteInfo => Self::SiteInfo,
+            SiteDocument::SiteStatus => Self::SiteStatus,
+            SiteDocument::BackupTimeRemaining => Self::BackupTimeRemaining,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct SlotState {
     value: Option<(Instant, Arc<Value>)>,

@@ -59,14 +59,16 @@ pub fn site_path(dir: &Path) -> PathBuf {
     dir.join(SITE_FILE)
 }
 
-fn file_error(path: &Path, source: io::Error) -> GatewayError {
+/// An auth-file error on `path` (shared with the Fleet token file).
+pub(crate) fn file_error(path: &Path, source: io::Error) -> GatewayError {
     GatewayError::AuthCache {
         path: path.to_path_buf(),
         source: std::sync::Arc::new(source),
     }
 }
 
-fn invalid(path: &Path, why: &str) -> GatewayError {
+/// A file that does not hold what it should.
+pub(crate) fn invalid(path: &Path, why: &str) -> GatewayError {
     file_error(
         path,
         io::Error::new(io::ErrorKind::InvalidData, why.to_owned()),

@@ -35,12 +35,11 @@ pub use files::{AUTH_FILE, AuthEntry, SITE_FILE, StoredTokens};
 pub use sites::EnergySite;
 
 use crate::policy::{Clock, TokioClock};
-use crate::{
-    AccessMode, DataKind, GatewayAccess, GatewayControl, GatewayError, GridExportRule,
-    OperationMode, RawBody, ReserveLevel, UpstreamCounters, UpstreamStats,
-};
+use crate::tesla::exchange::{Exchange, Service};
+use crate::tesla::site::{self as core, SiteDocument, TeslaSite};
+use crate::tesla::{SiteSlot, TokenGate};
+use crate::{AccessMode, DataKind, GatewayError, ReserveLevel};
 use cache::AnswerCache;
-use client::{lock, unix_now};
 
 /// Tesla's SSO base.
 pub const DEFAULT_AUTH_URL: &str = "https://auth.tesla.com/";
@@ -102,19 +101,14 @@ impl CloudConfig {
 #[derive(Debug)]
 pub struct CloudClient {
     config: CloudConfig,
-    target: String,
-    http: reqwest::Client,
+    /// HTTP, counters and the 429 back-off window.
+    exchange: Exchange,
     clock: Arc<dyn Clock>,
-    counters: UpstreamCounters,
     /// The account's tokens, loaded from the auth file on first use.
     account: Mutex<Option<AuthEntry>>,
-    /// Bumped at every token change, so concurrent 401s share one refresh.
-    token_generation: AtomicU64,
-    refresh_lock: tokio::sync::Mutex<()>,
-    connect_lock: tokio::sync::Mutex<()>,
-    site: Mutex<Option<EnergySite>>,
+    tokens: TokenGate,
+    site: SiteSlot<EnergySite>,
     cache: AnswerCache,
-    cooldown_until: Mutex<Option<tokio::time::Instant>>,
     last_recovery: Mutex<Option<tokio::time::Instant>>,
     recovery_lock: tokio::sync::Mutex<()>,
     live_counter: AtomicU64,
@@ -128,18 +122,8 @@ impl CloudClient {
 
     /// A client whose caches and back-off windows read `clock` (for tests).
     pub fn with_clock(config: CloudConfig, clock: Arc<dyn Clock>) -> Result<Self, GatewayError> {
-        for (name, url) in [
-            ("auth", &config.auth_url),
-            ("Owner API", &config.owner_api_url),
-        ] {
-            let parsed = reqwest::Url::parse(url)
-                .map_err(|err| GatewayError::Config(format!("{name} URL {url:?}: {err}")))?;
-            if parsed.scheme() != "https" {
-                return Err(GatewayError::Config(format!(
-                    "{name} URL {url:?} must be https"
-                )));
-            }
-        }
+        crate::tesla::check_https("auth", &config.auth_url)?;
+        crate::tesla::check_https("Owner API", &config.owner_api_url)?;
         if !config.email.is_empty() && !valid_email(&config.email) {
             return Err(GatewayError::Config(format!(
                 "cloud mode needs an account email like name@example.com, not {:?}",
@@ -151,19 +135,21 @@ impl CloudClient {
             .ok()
             .and_then(|url| url.host_str().map(str::to_owned))
             .unwrap_or_default();
+        let service = Service {
+            name: "Tesla cloud",
+            paused: "cloud",
+            pause: transport::rate_limit_delay,
+            tesla_user_agent: Some(transport::TESLA_USER_AGENT),
+        };
+        let exchange = Exchange::new(http, None, target, config.timeout, service, clock.clone());
         Ok(Self {
-            target,
-            http,
+            exchange,
             clock,
             config,
-            counters: UpstreamCounters::default(),
             account: Mutex::new(None),
-            token_generation: AtomicU64::new(0),
-            refresh_lock: tokio::sync::Mutex::new(()),
-            connect_lock: tokio::sync::Mutex::new(()),
-            site: Mutex::new(None),
+            tokens: TokenGate::default(),
+            site: SiteSlot::default(),
             cache: AnswerCache::default(),
-            cooldown_until: Mutex::new(None),
             last_recovery: Mutex::new(None),
             recovery_lock: tokio::sync::Mutex::new(()),
             live_counter: AtomicU64::new(0),
@@ -177,28 +163,27 @@ impl CloudClient {
 
     /// The selected site, if connect chose one.
     pub fn selected_site(&self) -> Option<EnergySite> {
-        lock(&self.site).clone()
+        self.site.get()
+    }
+
+    /// Time left in the 429 back-off window.
+    pub fn cooldown_remaining(&self) -> Option<Duration> {
+        self.exchange.backoff.remaining()
     }
 
     /// Backup time remaining in hours (`backup_time_remaining`; 0.0 when missing).
     pub async fn time_remaining(&self) -> Result<f64, GatewayError> {
-        Ok(convert::time_remaining(
-            &*self.cached(Endpoint::BackupTimeRemaining).await?,
-        ))
+        core::time_remaining(self).await
     }
 
     /// Whether charging from the grid is allowed (from `site_info`).
     pub async fn grid_charging(&self) -> Result<bool, GatewayError> {
-        Ok(convert::grid_charging(
-            &*self.cached(Endpoint::SiteInfo).await?,
-        ))
+        core::grid_charging(self).await
     }
 
     /// The grid export rule (from `site_info`).
     pub async fn grid_export(&self) -> Result<String, GatewayError> {
-        Ok(convert::grid_export(
-            &*self.cached(Endpoint::SiteInfo).await?,
-        ))
+        core::grid_export(self).await
     }
 
     /// `/api/tesla/tariff_rate`: the unwrapped tariff (a JSON string inside is parsed).
@@ -256,97 +241,40 @@ fn valid_email(email: &str) -> bool {
 }
 
 #[async_trait::async_trait]
-impl GatewayAccess for CloudClient {
-    fn mode(&self) -> AccessMode {
-        AccessMode::Cloud
-    }
+impl TeslaSite for CloudClient {
+    const ACCESS: AccessMode = AccessMode::Cloud;
+    const MODE: &'static str = "cloud";
+    const SOURCE: &'static str = "cloud";
+    const SOE: SiteDocument = SiteDocument::SiteStatus;
 
-    fn target(&self) -> &str {
-        &self.target
-    }
-
-    async fn connect(&self) -> Result<(), GatewayError> {
+    async fn connect_site(&self) -> Result<(), GatewayError> {
         self.access_token().await?;
         self.site().await.map(|_| ())
     }
 
-    async fn fetch(&self, kind: DataKind) -> Result<Value, GatewayError> {
-        use Endpoint::{LiveStatus, SiteInfo, SiteStatus};
-        Ok(match kind {
-            DataKind::Status => convert::status(&*self.cached(SiteInfo).await?),
-            DataKind::Aggregates => {
-                let live = self.cached(LiveStatus).await?;
-                convert::aggregates(&live, &*self.cached(SiteInfo).await?)
-            }
-            DataKind::Soe => convert::soe(&*self.cached(SiteStatus).await?),
-            DataKind::GridStatus => convert::grid_status(&*self.cached(LiveStatus).await?),
-            DataKind::SystemStatus => {
-                let status = self.cached(SiteStatus).await?;
-                let info = self.cached(SiteInfo).await?;
-                convert::system_status(&status, &info, &*self.cached(LiveStatus).await?)
-            }
-            DataKind::Operation => convert::operation(&*self.cached(SiteInfo).await?),
-            DataKind::SiteInfo => convert::site_info(&*self.cached(SiteInfo).await?),
-            DataKind::SiteName => convert::site_name(&*self.cached(SiteInfo).await?),
-            DataKind::Vitals => {
-                let info = self.cached(SiteInfo).await?;
-                let live = self.cached(LiveStatus).await?;
-                convert::vitals(&info, &live, unix_now().trunc() as u64)
-            }
-            // Mocked in cloud mode (gateway-protocols §3.11): nothing to ask Tesla.
-            DataKind::SolarPowerwall => json!({}),
-            DataKind::Powerwalls | DataKind::FanSpeeds => {
-                return Err(GatewayError::Unsupported {
-                    mode: "cloud",
-                    what: format!("{} (no cloud source)", kind.local_path()),
-                });
-            }
-        })
+    async fn document(&self, which: SiteDocument) -> Result<Arc<Value>, GatewayError> {
+        self.cached(which.into()).await
     }
 
-    async fn fetch_raw(&self, path: &str) -> Result<RawBody, GatewayError> {
-        match RawPath::classify(path) {
-            RawPath::Vitals => Ok(RawBody::Json(Value::Null)),
-            RawPath::Tariff => self.tariff().await.map(RawBody::Json),
-            RawPath::Document(kind) => self.fetch(kind).await.map(RawBody::Json),
-            RawPath::Unknown(bare) => Err(GatewayError::Unsupported {
-                mode: "cloud",
-                what: format!("the gateway path {bare}"),
-            }),
-        }
+    async fn tariff(&self) -> Result<Value, GatewayError> {
+        CloudClient::tariff(self).await
     }
 
-    fn upstream(&self) -> UpstreamStats {
-        self.counters.snapshot()
+    /// Answers the command's message (`{"code": 200|201, "message": …}`).
+    async fn command(&self, name: &str, body: Value) -> Result<Value, GatewayError> {
+        CloudClient::command(self, name, body)
+            .await
+            .map(Value::from)
     }
 
-    fn control(&self) -> Option<&dyn GatewayControl> {
-        Some(self)
-    }
-}
-
-#[async_trait::async_trait]
-impl GatewayControl for CloudClient {
-    /// `POST …/backup` `{"backup_reserve_percent": int(level)}` (the level is app scale) and/or
-    /// `POST …/operation` `{"default_real_mode": mode}`; only the fields given are sent.
-    async fn set_operation(
-        &self,
-        reserve: Option<ReserveLevel>,
-        mode: Option<OperationMode>,
-    ) -> Result<Value, GatewayError> {
-        self.write_operation(reserve, mode).await
+    /// The reference sends `int(level)`: truncated, app scale.
+    fn reserve_value(level: ReserveLevel) -> Value {
+        Value::from(level.percent().trunc() as u64)
     }
 
-    /// `POST …/grid_import_export` `{"disallow_charge_from_grid_with_solar_installed": !allowed}`.
-    async fn set_grid_charging(&self, allowed: bool) -> Result<Value, GatewayError> {
-        let (name, body) = write::commands::grid_charging(allowed);
-        self.command(name, body).await.map(Value::from)
-    }
-
-    /// `POST …/grid_import_export` `{"customer_preferred_export_rule": rule}`.
-    async fn set_grid_export(&self, rule: GridExportRule) -> Result<Value, GatewayError> {
-        let (name, body) = write::commands::grid_export(rule);
-        self.command(name, body).await.map(Value::from)
+    async fn din(&self) -> Result<Option<Value>, GatewayError> {
+        let site = self.site().await?;
+        Ok(Some(site.gateway_id.map_or(Value::Null, Value::from)))
     }
 }
 

@@ -5,7 +5,7 @@
 use super::auth::{
     AuthorizeRequest, CLIENT_ID, authorize_request, jwt_email, jwt_expiry, parse_pasted_code,
 };
-use super::client::{apply_answer, lock, unix_now};
+use super::client::{apply_answer, unix_now};
 use super::files::{self, AuthEntry, StoredTokens};
 use super::sites::{EnergySite, select_site};
 use super::{CloudClient, DEFAULT_EXPIRES_IN};
@@ -83,7 +83,7 @@ impl CloudClient {
     pub async fn choose_site(&self, site_id: u64) -> Result<EnergySite, GatewayError> {
         let site = select_site(&self.sites().await?, Some(site_id))?;
         files::write_site(&self.config.auth_dir, site.id)?;
-        *lock(&self.site) = Some(site.clone());
+        self.site.set(Some(site.clone()));
         self.cache.clear();
         Ok(site)
     }
@@ -107,7 +107,7 @@ impl CloudClient {
         let url = self.config.auth_url.clone();
         self.store_account(AuthEntry { email, url, tokens })?;
         // A new login may belong to another account: choose the site again.
-        *lock(&self.site) = None;
+        self.site.set(None);
         self.cache.clear();
         Ok(())
     }

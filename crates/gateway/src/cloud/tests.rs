@@ -12,7 +12,7 @@ use super::files::{self, AuthEntry, StoredTokens};
 use super::sites::{EnergySite, energy_sites, recover_site, select_site};
 use super::transport::*;
 use super::*;
-use crate::Secret;
+use crate::{GatewayAccess, Secret};
 
 fn fixture(path: &str) -> Value {
     let full = format!("{}/../../testdata/cloud/{path}", env!("CARGO_MANIFEST_DIR"));

@@ -1,17 +1,15 @@
-//! Control writes through the Owner API (gateway-protocols §5.4, §7).
-//!
-//! Reserve and mode are two separate commands and only the fields given are sent: Tesla applies
-//! them asynchronously, and a back-filled reserve sent with a mode change can make it drop the
-//! mode change. Every write drops the cached `site_info`, so the caller's read-back sees the new
-//! value.
+//! Control writes through the Owner API (gateway-protocols §5.4, §7): the command bodies both
+//! Tesla APIs share, and the Owner API's command (its `{"code": 200|201}` answer checked). What
+//! is written when lives in [`crate::tesla::site`]. Every write drops the cached `site_info`, so
+//! the caller's read-back sees the new value.
 
 use reqwest::Method;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use super::CloudClient;
 use super::cache::Endpoint;
 use super::transport::command_result;
-use crate::{GatewayError, OperationMode, ReserveLevel};
+use crate::GatewayError;
 
 /// Tesla's energy-site commands, the same for the Owner API and the Fleet API: the command name
 /// below `api/1/energy_sites/{id}/` and its JSON body.
@@ -67,38 +65,5 @@ impl CloudClient {
         // Dropped whatever the outcome: a write that timed out may still have happened.
         self.cache.invalidate(Endpoint::SiteInfo);
         command_result(name, &outcome?)
-    }
-
-    pub(crate) async fn write_operation(
-        &self,
-        reserve: Option<ReserveLevel>,
-        mode: Option<OperationMode>,
-    ) -> Result<Value, GatewayError> {
-        commands::require_some(reserve, mode)?;
-        let din = self
-            .site()
-            .await?
-            .gateway_id
-            .map_or(Value::Null, Value::from);
-        let mut result = Map::new();
-        if let Some(level) = reserve {
-            // The reference sends int(level): truncated, app scale.
-            let whole = level.percent().trunc() as u64;
-            let (name, body) = commands::reserve(whole.into());
-            let message = self.command(name, body).await?;
-            result.insert(
-                "set_backup_reserve_percent".to_owned(),
-                json!({"backup_reserve_percent": level.to_json(), "din": din, "result": message}),
-            );
-        }
-        if let Some(mode) = mode {
-            let (name, body) = commands::mode(mode);
-            let message = self.command(name, body).await?;
-            result.insert(
-                "set_operation".to_owned(),
-                json!({"real_mode": mode.as_str(), "din": din, "result": message}),
-            );
-        }
-        Ok(Value::Object(result))
     }
 }

@@ -1,28 +1,22 @@
-//! The request path of the Fleet client (gateway-protocols §6.2): tokens from the file, 401 →
-//! one shared refresh and one retry, the 429 back-off window, HTTP/2 with an HTTP/1.1 fallback,
-//! site selection, and the jittered per-path cache with single flight.
+//! The Fleet side of the Fleet client (gateway-protocols §6.2; the request path itself is
+//! [`crate::tesla`]): tokens from the file and their refresh, billing, the region base, site
+//! selection, and the jittered per-path cache with single flight.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use reqwest::Method;
 use serde_json::Value;
 
+use super::REFRESH_TIMEOUT;
 use super::usage::CallKind;
 use super::{FleetClient, FleetEndpoint, FleetTokenFile, MAX_CACHE_JITTER, MAX_RATE_LIMIT_PAUSE};
-use super::{REFRESH_TIMEOUT, lock};
+use crate::GatewayError;
 use crate::cloud::auth::{endpoint, parse_token_answer};
-use crate::cloud::transport::{Reply, rate_limit_delay, transport_error};
-use crate::{GatewayError, Secret};
-
-/// Wall-clock Unix seconds.
-pub(crate) fn unix_seconds() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|since| since.as_secs())
-        .unwrap_or(0)
-}
+use crate::cloud::transport::{Reply, rate_limit_delay};
+use crate::tesla::call::{Bearer, Credentials};
+use crate::tesla::exchange::{Body, Exchange, Request};
+use crate::tesla::lock;
 
 /// The pause a Fleet 429 asks for: `Retry-After` (seconds or HTTP date), else a body saying
 /// "retry … N seconds", else 10 s; clamped to [0, 60] s.
@@ -59,25 +53,11 @@ fn response_member(path: &str, answer: Value) -> Result<Value, GatewayError> {
     }
 }
 
-/// A request body.
-enum Body<'a> {
-    None,
-    Json(&'a Value),
-    Form(&'a [(&'static str, String)]),
-}
-
 /// The energy-site ids of a product list (`response` array), in list order.
 pub fn energy_site_ids(products: &Value) -> Vec<u64> {
-    products
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|entry| {
-            let id = &entry["energy_site_id"];
-            id.as_u64()
-                .or_else(|| id.as_str().and_then(|text| text.parse().ok()))
-        })
+    super::setup::energy_sites(products)
+        .into_iter()
+        .map(|site| site.id)
         .collect()
 }
 
@@ -105,19 +85,6 @@ pub fn choose_site_id(ids: &[u64], configured: Option<u64>) -> Result<u64, Gatew
 }
 
 impl FleetClient {
-    /// Time left in the 429 back-off window.
-    pub fn cooldown_remaining(&self) -> Option<Duration> {
-        let now = self.clock.now();
-        let until = *lock(&self.cooldown_until);
-        until.filter(|until| now < *until).map(|until| until - now)
-    }
-
-    fn start_cooldown(&self, pause: Duration) {
-        let until = self.clock.now() + pause;
-        let mut slot = lock(&self.cooldown_until);
-        *slot = Some(slot.map_or(until, |old| old.max(until)));
-    }
-
     /// The token file (loaded on first use).
     fn token_file(&self) -> Result<FleetTokenFile, GatewayError> {
         if let Some(file) = lock(&self.file).clone() {
@@ -151,89 +118,13 @@ impl FleetClient {
         }
     }
 
-    /// Sends one request (counted and billed), honouring and starting the 429 window. A GET, or
-    /// any request whose connection failed, is tried once more over HTTP/1.1; a POST that may
-    /// have been transmitted is never resent.
-    async fn exchange(
-        &self,
-        method: Method,
-        url: &str,
-        body: Body<'_>,
-        bearer: Option<&Secret>,
-        path: &str,
-        kind: CallKind,
-    ) -> Result<Reply, GatewayError> {
-        if let Some(remaining) = self.cooldown_remaining() {
-            return Err(GatewayError::CoolingDown { remaining });
-        }
-        let build = |client: &reqwest::Client| {
-            let mut request = client
-                .request(method.clone(), url)
-                .header(reqwest::header::ACCEPT, "application/json");
-            if let Some(token) = bearer {
-                request = request.bearer_auth(token.expose());
-            }
-            if kind == CallKind::Auth {
-                request = request.timeout(REFRESH_TIMEOUT);
-            }
-            match &body {
-                Body::None => request.header(reqwest::header::CONTENT_TYPE, "application/json"),
-                Body::Json(value) => request.json(value),
-                Body::Form(pairs) => request.form(pairs),
-            }
-        };
-        self.counters.request();
-        let response = match build(&self.http).send().await {
-            Ok(response) => Ok(response),
-            Err(err) if !self.config.force_http1 && (method == Method::GET || err.is_connect()) => {
-                tracing::debug!(path, "Fleet API exchange failed; trying HTTP/1.1");
-                self.counters.request();
-                build(&self.http1).send().await
-            }
-            Err(err) => Err(err),
-        };
-        let response = response.map_err(|err| {
-            self.counters.error();
-            transport_error(&self.target, self.config.timeout, &err)
-        })?;
-        let status = response.status().as_u16();
-        // Tesla bills every answer below 500.
-        if status < 500 {
-            self.calls.count(kind);
-        }
-        let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(|err| {
-            self.counters.error();
-            transport_error(&self.target, self.config.timeout, &err)
-        })?;
-        if status >= 400 {
-            self.counters.error();
-        }
-        if status == 429 {
-            let pause = fleet_rate_limit_pause(&headers, &body, SystemTime::now());
-            self.start_cooldown(pause);
-            tracing::warn!(
-                path,
-                ?pause,
-                "Fleet API answered 429: pausing Fleet requests"
-            );
-            return Err(GatewayError::RateLimited {
-                path: path.to_owned(),
-                status,
-                retry_after: pause,
-            });
-        }
-        Ok(Reply { status, body })
-    }
-
     /// Refreshes the tokens unless another caller already did since `seen`; both new tokens are
     /// required and the file is rewritten.
-    async fn refresh(&self, seen: u64) -> Result<(), GatewayError> {
+    async fn refresh_tokens(&self, seen: u64) -> Result<(), GatewayError> {
         const PATH: &str = "/oauth2/v3/token";
-        let _refreshing = self.refresh_lock.lock().await;
-        if self.token_generation.load(Ordering::Acquire) != seen {
+        let Some(_refreshing) = self.tokens.begin(seen).await else {
             return Ok(());
-        }
+        };
         let mut file = self.token_file()?;
         if file.refresh_token.is_empty() {
             return Err(GatewayError::Config(format!(
@@ -247,17 +138,12 @@ impl FleetClient {
             ("refresh_token", file.refresh_token.expose().to_owned()),
         ];
         let url = endpoint(&self.config.auth_url, PATH);
-        self.counters.login();
-        let reply = self
-            .exchange(
-                Method::POST,
-                &url,
-                Body::Form(&form),
-                None,
-                PATH,
-                CallKind::Auth,
-            )
-            .await?;
+        self.exchange.counters.login();
+        let bill = |status: u16| self.bill(CallKind::Auth, status);
+        let mut request = Request::new(Method::POST, &url, PATH, Body::Form(&form));
+        request.timeout = Some(REFRESH_TIMEOUT);
+        request.on_answer = Some(&bill);
+        let reply = self.exchange.send(request).await?;
         match reply.status {
             200..=299 => {}
             400 | 401 | 403 => {
@@ -285,101 +171,36 @@ impl FleetClient {
         file.refresh_token = refresh_token;
         let written = file.write(&self.config.auth_dir);
         *lock(&self.file) = Some(file);
-        self.token_generation.fetch_add(1, Ordering::AcqRel);
+        self.tokens.bump();
         written
     }
 
-    /// One Fleet API call: bearer token, 401 → refresh and retry once; the parsed JSON answer.
-    pub(crate) async fn api_call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<Value, GatewayError> {
-        let kind = if method == Method::GET {
-            CallKind::Data
-        } else {
-            CallKind::Command
-        };
-        let mut retried = false;
-        loop {
-            let generation = self.token_generation.load(Ordering::Acquire);
-            let file = self.token_file()?;
-            let url = endpoint(&self.audience(&file)?, path);
-            let payload = body.map_or(Body::None, Body::Json);
-            let reply = self
-                .exchange(
-                    method.clone(),
-                    &url,
-                    payload,
-                    Some(&file.access_token),
-                    path,
-                    kind,
-                )
-                .await?;
-            match reply.status {
-                200..=299 => {
-                    return serde_json::from_slice(&reply.body).map_err(|err| {
-                        GatewayError::Malformed {
-                            path: path.to_owned(),
-                            detail: format!("invalid JSON: {err}"),
-                        }
-                    });
-                }
-                // The server refused before acting, so even a POST may be sent again.
-                401 if !retried => {
-                    retried = true;
-                    self.refresh(generation).await?;
-                }
-                401 | 403 => {
-                    return Err(GatewayError::Unauthorized {
-                        path: path.to_owned(),
-                        status: reply.status,
-                    });
-                }
-                412 => {
-                    let detail: Value = serde_json::from_slice(&reply.body).unwrap_or_default();
-                    let message = detail["error"].as_str().unwrap_or("user out of region");
-                    return Err(GatewayError::Config(format!(
-                        "the Fleet API at {url} refused this account's region (HTTP 412: \
-                         {message}); set AUDIENCE in {} to the account's region URL",
-                        super::FLEET_FILE
-                    )));
-                }
-                status => {
-                    return Err(GatewayError::Status {
-                        path: path.to_owned(),
-                        status,
-                    });
-                }
-            }
+    /// Counts a billable answer: Tesla bills every answer below 500.
+    fn bill(&self, kind: CallKind, status: u16) {
+        if status < 500 {
+            self.calls.count(kind);
         }
     }
 
     /// The account's energy-site ids (`GET api/1/products`, never cached).
     pub async fn site_ids(&self) -> Result<Vec<u64>, GatewayError> {
         const PATH: &str = "api/1/products";
-        let answer = self.api_call(Method::GET, PATH, None).await?;
+        let answer = self.call(Method::GET, PATH, None).await?;
         Ok(energy_site_ids(&answer["response"]))
     }
 
     /// The selected site, chosen on first use: the configured id, the file's `site_id`, else the
     /// first product with an `energy_site_id`; a configured id must be in the product list.
     pub async fn site(&self) -> Result<u64, GatewayError> {
-        if let Some(site) = *lock(&self.site) {
-            return Ok(site);
-        }
-        let _connecting = self.connect_lock.lock().await;
-        if let Some(site) = *lock(&self.site) {
-            return Ok(site);
-        }
-        let configured = match self.config.site_id {
-            Some(id) => Some(id),
-            None => self.token_file()?.site_id,
-        };
-        let site = choose_site_id(&self.site_ids().await?, configured)?;
-        *lock(&self.site) = Some(site);
-        Ok(site)
+        self.site
+            .get_or_choose(|| async {
+                let configured = match self.config.site_id {
+                    Some(id) => Some(id),
+                    None => self.token_file()?.site_id,
+                };
+                choose_site_id(&self.site_ids().await?, configured)
+            })
+            .await
     }
 
     /// `api/1/energy_sites/{site}/{name}`.
@@ -405,7 +226,7 @@ impl FleetClient {
         ttl: Duration,
     ) -> Result<Arc<Value>, GatewayError> {
         let fetch = |path: String| async move {
-            let answer = self.api_call(Method::GET, &path, None).await?;
+            let answer = self.call(Method::GET, &path, None).await?;
             response_member(&path, answer)
         };
         if path.contains('?') {
@@ -420,7 +241,7 @@ impl FleetClient {
                 ttl,
                 cache_jitter(ttl),
                 wait,
-                &self.target,
+                self.exchange.target(),
                 || fetch(path),
             )
             .await
@@ -447,5 +268,56 @@ impl FleetClient {
         );
         // A query is never cached, whatever the TTL.
         Ok((*self.cached_path(path, self.config.cache_ttl).await?).clone())
+    }
+}
+
+#[async_trait::async_trait]
+impl Credentials for FleetClient {
+    fn exchange(&self) -> &Exchange {
+        &self.exchange
+    }
+
+    async fn bearer(&self) -> Result<Bearer, GatewayError> {
+        let generation = self.tokens.generation();
+        let file = self.token_file()?;
+        Ok(Bearer {
+            base: self.audience(&file)?,
+            token: file.access_token,
+            generation,
+        })
+    }
+
+    async fn refresh(&self, seen: u64) -> Result<(), GatewayError> {
+        self.refresh_tokens(seen).await
+    }
+
+    fn decode(&self, path: &str, body: &[u8]) -> Result<Value, GatewayError> {
+        serde_json::from_slice(body).map_err(|err| GatewayError::Malformed {
+            path: path.to_owned(),
+            detail: format!("invalid JSON: {err}"),
+        })
+    }
+
+    /// HTTP 412: the account lives in another region than the base asked.
+    fn refusal(&self, _path: &str, url: &str, reply: &Reply) -> Option<GatewayError> {
+        if reply.status != 412 {
+            return None;
+        }
+        let detail: Value = serde_json::from_slice(&reply.body).unwrap_or_default();
+        let message = detail["error"].as_str().unwrap_or("user out of region");
+        Some(GatewayError::Config(format!(
+            "the Fleet API at {url} refused this account's region (HTTP 412: {message}); set \
+             AUDIENCE in {} to the account's region URL",
+            super::FLEET_FILE
+        )))
+    }
+
+    fn on_answer(&self, method: &Method, status: u16) {
+        let kind = if method == Method::GET {
+            CallKind::Data
+        } else {
+            CallKind::Command
+        };
+        self.bill(kind, status);
     }
 }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
+use crate::cloud::files::{file_error, invalid};
 use crate::private_file::write_atomically;
 use crate::{GatewayError, Secret};
 
@@ -62,20 +63,6 @@ const KNOWN_KEYS: [&str; 10] = [
     "refresh_token",
     "site_id",
 ];
-
-fn file_error(path: &Path, source: io::Error) -> GatewayError {
-    GatewayError::AuthCache {
-        path: path.to_path_buf(),
-        source: std::sync::Arc::new(source),
-    }
-}
-
-fn invalid(path: &Path, why: &str) -> GatewayError {
-    file_error(
-        path,
-        io::Error::new(io::ErrorKind::InvalidData, why.to_owned()),
-    )
-}
 
 /// A site id as the Python tools may store it: a number, a numeric string, or empty/null.
 fn parse_site_id(value: &Value) -> Option<u64> {

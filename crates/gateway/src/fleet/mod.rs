@@ -19,8 +19,7 @@ mod write;
 mod tests;
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -30,14 +29,17 @@ pub use file::{FLEET_FILE, FleetTokenFile, fleet_file_path};
 pub use setup::Region;
 pub use usage::{CallCounts, CallKind, FleetUsage, project_usage};
 
+pub use crate::tesla::SiteDocument as FleetEndpoint;
+
+#[cfg(test)]
+use crate::DataKind;
 use crate::cloud::cache::AnswerCache;
-use crate::cloud::write::commands;
-use crate::cloud::{RawPath, convert, transport};
+use crate::cloud::transport;
 use crate::policy::{Clock, TokioClock};
-use crate::{
-    AccessMode, DataKind, GatewayAccess, GatewayControl, GatewayError, GridExportRule,
-    OperationMode, RawBody, ReserveLevel, UpstreamCounters, UpstreamStats,
-};
+use crate::tesla::exchange::{Exchange, Service};
+use crate::tesla::site::{self as core, SiteDocument, TeslaSite};
+use crate::tesla::{SiteSlot, TokenGate};
+use crate::{AccessMode, GatewayError, ReserveLevel};
 use usage::CallCounters;
 
 /// Tesla's SSO base (token refresh).
@@ -112,65 +114,20 @@ impl FleetConfig {
     }
 }
 
-/// The Fleet energy-site documents a caller can read raw (the `/fleetapi/*` routes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FleetEndpoint {
-    /// `live_status`: power flows, SOE, grid state.
-    LiveStatus,
-    /// `site_info`: configuration, reserve, mode, tariff.
-    SiteInfo,
-    /// `site_status`: name, gateway id, battery summary.
-    SiteStatus,
-    /// `backup_time_remaining`.
-    BackupTimeRemaining,
-}
-
-impl FleetEndpoint {
-    /// Whether the document holds the site's settings rather than live values.
-    pub fn is_settings(self) -> bool {
-        matches!(self, Self::SiteInfo | Self::SiteStatus)
-    }
-
-    /// The path below `api/1/energy_sites/{id}/`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::LiveStatus => "live_status",
-            Self::SiteInfo => "site_info",
-            Self::SiteStatus => "site_status",
-            Self::BackupTimeRemaining => "backup_time_remaining",
-        }
-    }
-}
-
 /// A client of one Fleet API energy site; safe to share and call concurrently.
 #[derive(Debug)]
 pub struct FleetClient {
     config: FleetConfig,
-    target: String,
-    /// HTTP/2 preferred (or HTTP/1.1 only when forced).
-    http: reqwest::Client,
-    /// HTTP/1.1 only: the fallback after a failed exchange.
-    http1: reqwest::Client,
+    /// HTTP/2 preferred (HTTP/1.1 when forced, else as the fallback), counters, 429 window.
+    exchange: Exchange,
     clock: Arc<dyn Clock>,
     started: Instant,
-    counters: UpstreamCounters,
     calls: CallCounters,
     /// The token file, loaded on first use.
     file: Mutex<Option<FleetTokenFile>>,
-    /// Bumped at every token change, so concurrent 401s share one refresh.
-    token_generation: AtomicU64,
-    refresh_lock: tokio::sync::Mutex<()>,
-    connect_lock: tokio::sync::Mutex<()>,
-    site: Mutex<Option<u64>>,
+    tokens: TokenGate,
+    site: SiteSlot<u64>,
     cache: AnswerCache<String>,
-    cooldown_until: Mutex<Option<Instant>>,
-}
-
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every update swaps whole values, so a poisoned lock still holds a consistent state.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl FleetClient {
@@ -181,45 +138,47 @@ impl FleetClient {
 
     /// A client whose caches, back-off window and usage projection read `clock` (for tests).
     pub fn with_clock(config: FleetConfig, clock: Arc<dyn Clock>) -> Result<Self, GatewayError> {
-        let mut urls = vec![("auth", config.auth_url.clone())];
+        crate::tesla::check_https("auth", &config.auth_url)?;
         if let Some(api) = &config.api_url {
-            urls.push(("Fleet API", api.clone()));
-        }
-        for (name, url) in urls {
-            let parsed = reqwest::Url::parse(&url)
-                .map_err(|err| GatewayError::Config(format!("{name} URL {url:?}: {err}")))?;
-            if parsed.scheme() != "https" {
-                return Err(GatewayError::Config(format!(
-                    "{name} URL {url:?} must be https"
-                )));
-            }
+            crate::tesla::check_https("Fleet API", api)?;
         }
         let ca = config.ca_pem.as_deref();
         let http = transport::cloud_client_with(config.timeout, ca, config.force_http1)?;
-        let http1 = transport::cloud_client_with(config.timeout, ca, true)?;
+        let fallback = match config.force_http1 {
+            true => None,
+            false => Some(transport::cloud_client_with(config.timeout, ca, true)?),
+        };
         let target = config
             .api_url
             .as_deref()
             .and_then(|url| reqwest::Url::parse(url).ok())
             .and_then(|url| url.host_str().map(str::to_owned))
             .unwrap_or_else(|| "fleet-api".to_owned());
+        let service = Service {
+            name: "Fleet API",
+            paused: "Fleet",
+            pause: client::fleet_rate_limit_pause,
+            tesla_user_agent: None,
+        };
+        let exchange = Exchange::new(
+            http,
+            fallback,
+            target,
+            config.timeout,
+            service,
+            clock.clone(),
+        );
         let started = clock.now();
         Ok(Self {
-            target,
-            http,
-            http1,
+            exchange,
             started,
             clock,
             config,
-            counters: UpstreamCounters::default(),
             calls: CallCounters::default(),
             file: Mutex::new(None),
-            token_generation: AtomicU64::new(0),
-            refresh_lock: tokio::sync::Mutex::new(()),
-            connect_lock: tokio::sync::Mutex::new(()),
-            site: Mutex::new(None),
+            tokens: TokenGate::default(),
+            site: SiteSlot::default(),
             cache: AnswerCache::default(),
-            cooldown_until: Mutex::new(None),
         })
     }
 
@@ -230,7 +189,12 @@ impl FleetClient {
 
     /// The selected site id, if connect chose one.
     pub fn selected_site(&self) -> Option<u64> {
-        *lock(&self.site)
+        self.site.get()
+    }
+
+    /// Time left in the 429 back-off window.
+    pub fn cooldown_remaining(&self) -> Option<Duration> {
+        self.exchange.backoff.remaining()
     }
 
     /// The calls sent so far and their projected monthly cost.
@@ -256,22 +220,17 @@ impl FleetClient {
 
     /// Backup time remaining in hours (`time_remaining_hours` when truthy, else 0.0).
     pub async fn time_remaining(&self) -> Result<f64, GatewayError> {
-        let answer = self.cached(FleetEndpoint::BackupTimeRemaining).await?;
-        Ok(convert::time_remaining(&answer))
+        core::time_remaining(self).await
     }
 
     /// Whether charging from the grid is allowed (from `site_info`).
     pub async fn grid_charging(&self) -> Result<bool, GatewayError> {
-        Ok(convert::grid_charging(
-            &*self.cached(FleetEndpoint::SiteInfo).await?,
-        ))
+        core::grid_charging(self).await
     }
 
     /// The grid export rule (from `site_info`).
     pub async fn grid_export(&self) -> Result<String, GatewayError> {
-        Ok(convert::grid_export(
-            &*self.cached(FleetEndpoint::SiteInfo).await?,
-        ))
+        core::grid_export(self).await
     }
 
     /// The tariff: `site_info.tariff_content` (the Fleet mode makes no `tariff_rate` call).
@@ -290,6 +249,7 @@ pub fn tariff(site_info: &Value) -> Value {
 
 /// One document in the local API's shape from the Fleet answers (gateway-protocols §6.3): the
 /// cloud mapping, except that SOE comes from `live_status` and `site_status` has no pack energy.
+#[cfg(test)]
 pub(crate) fn map_document(
     kind: DataKind,
     live: &Value,
@@ -297,114 +257,42 @@ pub(crate) fn map_document(
     site_status: &Value,
     now_unix: u64,
 ) -> Value {
-    match kind {
-        DataKind::Status => convert::status(site_info),
-        DataKind::Aggregates => convert::aggregates(live, site_info),
-        DataKind::Soe => convert::soe(live),
-        DataKind::GridStatus => convert::grid_status(live),
-        DataKind::SystemStatus => convert::system_status(site_status, site_info, live),
-        DataKind::Operation => convert::operation(site_info),
-        DataKind::SiteInfo => convert::site_info(site_info),
-        DataKind::SiteName => convert::site_name(site_info),
-        DataKind::Vitals => convert::vitals(site_info, live, now_unix),
-        // Mocked in Fleet mode (gateway-protocols §3.11); no Fleet source for the others.
-        DataKind::SolarPowerwall | DataKind::Powerwalls | DataKind::FanSpeeds => json!({}),
-    }
-}
-
-/// The endpoints a document is built from.
-fn sources(kind: DataKind) -> &'static [FleetEndpoint] {
-    use FleetEndpoint::{LiveStatus, SiteInfo, SiteStatus};
-    match kind {
-        DataKind::Status | DataKind::Operation | DataKind::SiteInfo | DataKind::SiteName => {
-            &[SiteInfo]
-        }
-        DataKind::Soe | DataKind::GridStatus => &[LiveStatus],
-        DataKind::Aggregates | DataKind::Vitals => &[LiveStatus, SiteInfo],
-        DataKind::SystemStatus => &[SiteStatus, SiteInfo, LiveStatus],
-        DataKind::SolarPowerwall | DataKind::Powerwalls | DataKind::FanSpeeds => &[],
-    }
+    core::map_document(
+        kind,
+        FleetClient::SOE,
+        live,
+        site_info,
+        site_status,
+        now_unix,
+    )
 }
 
 #[async_trait::async_trait]
-impl GatewayAccess for FleetClient {
-    fn mode(&self) -> AccessMode {
-        AccessMode::Fleet
-    }
+impl TeslaSite for FleetClient {
+    const ACCESS: AccessMode = AccessMode::Fleet;
+    const MODE: &'static str = "fleetapi";
+    const SOURCE: &'static str = "Fleet API";
+    const SOE: SiteDocument = SiteDocument::LiveStatus;
 
-    fn target(&self) -> &str {
-        &self.target
-    }
-
-    async fn connect(&self) -> Result<(), GatewayError> {
+    async fn connect_site(&self) -> Result<(), GatewayError> {
         self.site().await.map(|_| ())
     }
 
-    async fn fetch(&self, kind: DataKind) -> Result<Value, GatewayError> {
-        if matches!(kind, DataKind::Powerwalls | DataKind::FanSpeeds) {
-            return Err(GatewayError::Unsupported {
-                mode: "fleetapi",
-                what: format!("{} (no Fleet API source)", kind.local_path()),
-            });
-        }
-        let mut live = Value::Null;
-        let mut info = Value::Null;
-        let mut status = Value::Null;
-        for endpoint in sources(kind) {
-            let answer = (*self.cached(*endpoint).await?).clone();
-            match endpoint {
-                FleetEndpoint::LiveStatus => live = answer,
-                FleetEndpoint::SiteInfo => info = answer,
-                FleetEndpoint::SiteStatus => status = answer,
-                FleetEndpoint::BackupTimeRemaining => {}
-            }
-        }
-        let now = client::unix_seconds();
-        Ok(map_document(kind, &live, &info, &status, now))
+    async fn document(&self, which: SiteDocument) -> Result<Arc<Value>, GatewayError> {
+        self.cached(which).await
     }
 
-    async fn fetch_raw(&self, path: &str) -> Result<RawBody, GatewayError> {
-        match RawPath::classify(path) {
-            RawPath::Vitals => Ok(RawBody::Json(Value::Null)),
-            RawPath::Tariff => self.tariff().await.map(RawBody::Json),
-            RawPath::Document(kind) => self.fetch(kind).await.map(RawBody::Json),
-            RawPath::Unknown(bare) => Err(GatewayError::Unsupported {
-                mode: "fleetapi",
-                what: format!("the gateway path {bare}"),
-            }),
-        }
+    async fn tariff(&self) -> Result<Value, GatewayError> {
+        FleetClient::tariff(self).await
     }
 
-    fn upstream(&self) -> UpstreamStats {
-        self.counters.snapshot()
+    /// Answers Tesla's parsed JSON answer.
+    async fn command(&self, name: &str, body: Value) -> Result<Value, GatewayError> {
+        FleetClient::command(self, name, body).await
     }
 
-    fn control(&self) -> Option<&dyn GatewayControl> {
-        Some(self)
-    }
-}
-
-#[async_trait::async_trait]
-impl GatewayControl for FleetClient {
-    /// `POST …/backup` `{"backup_reserve_percent": level}` (sent as given) and/or
-    /// `POST …/operation` `{"default_real_mode": mode}`; result as gateway-protocols §6.3.
-    async fn set_operation(
-        &self,
-        reserve: Option<ReserveLevel>,
-        mode: Option<OperationMode>,
-    ) -> Result<Value, GatewayError> {
-        self.write_operation(reserve, mode).await
-    }
-
-    /// `POST …/grid_import_export` `{"disallow_charge_from_grid_with_solar_installed": !allowed}`.
-    async fn set_grid_charging(&self, allowed: bool) -> Result<Value, GatewayError> {
-        let (name, body) = commands::grid_charging(allowed);
-        self.command(name, body).await
-    }
-
-    /// `POST …/grid_import_export` `{"customer_preferred_export_rule": rule}`.
-    async fn set_grid_export(&self, rule: GridExportRule) -> Result<Value, GatewayError> {
-        let (name, body) = commands::grid_export(rule);
-        self.command(name, body).await
+    /// The reserve is forwarded as given.
+    fn reserve_value(level: ReserveLevel) -> Value {
+        level.to_json()
     }
 }
