@@ -11,18 +11,14 @@ use powerwall_gateway::{
     DataKind, GatewayAccess, GatewayControl, GatewayError, GridExportRule, OperationMode,
     ReserveLevel, Secret,
 };
-use powerwall_simulator::{CloudKnobs, FaultSpec, SimulatorConfig, SimulatorHandle, start};
+use powerwall_simulator::{CloudKnobs, FaultSpec, SimulatorHandle};
+
+mod tesla_common;
+use tesla_common::{
+    assert_operation_written, assert_reads_match_the_model, close, count, simulator,
+};
 
 const EMAIL: &str = "me@example.com";
-
-async fn simulator() -> SimulatorHandle {
-    start(SimulatorConfig {
-        freeze_clock: true,
-        ..SimulatorConfig::default()
-    })
-    .await
-    .expect("simulator starts")
-}
 
 fn config(sim: &SimulatorHandle, dir: &std::path::Path) -> CloudConfig {
     let url = sim.cloud_url().expect("cloud listener");
@@ -56,19 +52,6 @@ async fn logged_in(
         .expect("tokens saved");
     client.connect().await.expect("connects");
     (client, clock)
-}
-
-fn count(sim: &SimulatorHandle, needle: &str) -> u64 {
-    sim.counter()
-        .by_path
-        .iter()
-        .filter(|(key, _)| key.contains(needle))
-        .map(|(_, n)| *n)
-        .sum()
-}
-
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() < 1e-6
 }
 
 #[tokio::test]
@@ -126,47 +109,18 @@ async fn reads_match_the_model_in_local_shapes() {
     let sim = simulator().await;
     let dir = tempfile::tempdir().expect("dir");
     let (client, _clock) = logged_in(&sim, dir.path()).await;
+    assert_reads_match_the_model(client.as_ref(), &sim).await;
     let reading = sim.reading();
-    let aggregates = client
-        .fetch(DataKind::Aggregates)
-        .await
-        .expect("aggregates");
-    for (section, want) in [
-        ("site", reading.site_w),
-        ("battery", reading.battery_w),
-        ("load", reading.home_w),
-        ("solar", reading.solar_w),
-    ] {
-        assert_eq!(
-            aggregates[section]["instant_power"].as_f64(),
-            Some(want),
-            "{section}"
-        );
-    }
     let operation = client.fetch(DataKind::Operation).await.expect("operation");
-    assert_eq!(operation["real_mode"], reading.real_mode.as_str());
     let reserve = operation["backup_reserve_percent"]
         .as_f64()
         .expect("reserve");
     assert!(close(reserve, reading.reserve_raw_pct), "{reserve}");
-    let grid = client.fetch(DataKind::GridStatus).await.expect("grid");
-    assert_eq!(grid["grid_status"], "SystemGridConnected");
-    let status = client.fetch(DataKind::Status).await.expect("status");
-    assert_eq!(status["din"], "1232100-00-E--TG123456789ABC");
-    assert_eq!(status["version"], reading.firmware.as_str());
     let system = client.fetch(DataKind::SystemStatus).await.expect("system");
     assert_eq!(
         system["nominal_full_pack_energy"].as_f64(),
         Some(reading.nominal_full_pack_energy_wh)
     );
-    let name = client.fetch(DataKind::SiteName).await.expect("name");
-    assert_eq!(name["site_name"], "My Home");
-    let vitals = client.fetch(DataKind::Vitals).await.expect("vitals");
-    assert!(vitals.get("STSTSM--1232100-00-E--TG123456789ABC").is_some());
-    assert!(matches!(
-        client.fetch(DataKind::FanSpeeds).await,
-        Err(GatewayError::Unsupported { .. })
-    ));
     assert_eq!(
         sim.cloud_site_id(),
         client.selected_site().expect("site").id
@@ -192,19 +146,7 @@ async fn control_writes_reach_the_model_and_read_back() {
     assert_eq!(result["set_backup_reserve_percent"]["result"], "Updated");
     assert_eq!(result["set_operation"]["real_mode"], "backup");
     // The cloud takes app scale; the gateway (local API, /test/state) shows raw scale.
-    let reading = sim.reading();
-    assert!(
-        close(reading.reserve_raw_pct, 52.5),
-        "{}",
-        reading.reserve_raw_pct
-    );
-    assert_eq!(reading.real_mode, "backup");
-    let operation = client.fetch(DataKind::Operation).await.expect("read-back");
-    assert_eq!(operation["real_mode"], "backup");
-    assert!(close(
-        operation["backup_reserve_percent"].as_f64().expect("n"),
-        52.5
-    ));
+    assert_operation_written(client.as_ref(), &sim, "backup").await;
 
     assert!(client.grid_charging().await.expect("read"));
     client.set_grid_charging(false).await.expect("write");

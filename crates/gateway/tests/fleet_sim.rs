@@ -15,21 +15,15 @@ use powerwall_gateway::{
     DataKind, GatewayAccess, GatewayControl, GatewayError, GridExportRule, OperationMode,
     ReserveLevel, Secret,
 };
-use powerwall_simulator::{
-    CloudKnobs, FleetRateLimit, RetryStyle, SimulatorConfig, SimulatorHandle, start,
+use powerwall_simulator::{CloudKnobs, FleetRateLimit, RetryStyle, SimulatorHandle};
+
+mod tesla_common;
+use tesla_common::{
+    assert_operation_written, assert_reads_match_the_model, close, count, simulator,
 };
 
 const DOMAIN: &str = "example.com";
 const REDIRECT_URI: &str = "https://example.com/access";
-
-async fn simulator() -> SimulatorHandle {
-    start(SimulatorConfig {
-        freeze_clock: true,
-        ..SimulatorConfig::default()
-    })
-    .await
-    .expect("simulator starts")
-}
 
 fn endpoints(sim: &SimulatorHandle, region: &str) -> SetupEndpoints {
     let cloud = sim.cloud_url().expect("cloud listener");
@@ -78,19 +72,6 @@ async fn connected(
     let client = FleetClient::with_clock(config(sim, dir), clock.clone()).expect("client");
     client.connect().await.expect("connects");
     (Arc::new(client), clock)
-}
-
-fn count(sim: &SimulatorHandle, needle: &str) -> u64 {
-    sim.counter()
-        .by_path
-        .iter()
-        .filter(|(key, _)| key.contains(needle))
-        .map(|(_, n)| *n)
-        .sum()
-}
-
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() < 1e-6
 }
 
 #[tokio::test]
@@ -205,45 +186,19 @@ async fn every_mapped_document_matches_the_model() {
     let sim = simulator().await;
     let dir = tempfile::tempdir().expect("dir");
     let (client, _clock) = connected(&sim, dir.path()).await;
+    assert_reads_match_the_model(client.as_ref(), &sim).await;
     let reading = sim.reading();
-    let aggregates = client
-        .fetch(DataKind::Aggregates)
-        .await
-        .expect("aggregates");
-    for (section, want) in [
-        ("site", reading.site_w),
-        ("battery", reading.battery_w),
-        ("load", reading.home_w),
-        ("solar", reading.solar_w),
-    ] {
-        assert_eq!(
-            aggregates[section]["instant_power"].as_f64(),
-            Some(want),
-            "{section}"
-        );
-    }
     let soe = client.fetch(DataKind::Soe).await.expect("soe");
     assert!(close(
         soe["percentage"].as_f64().expect("n"),
         reading.soe_raw_pct
     ));
-    let operation = client.fetch(DataKind::Operation).await.expect("operation");
-    assert_eq!(operation["real_mode"], reading.real_mode.as_str());
-    let grid = client.fetch(DataKind::GridStatus).await.expect("grid");
-    assert_eq!(grid["grid_status"], "SystemGridConnected");
-    let status = client.fetch(DataKind::Status).await.expect("status");
-    assert_eq!(status["din"], "1232100-00-E--TG123456789ABC");
-    assert_eq!(status["version"], reading.firmware.as_str());
     // The Fleet API's site_status carries no pack energy.
     let system = client.fetch(DataKind::SystemStatus).await.expect("system");
     assert!(system["nominal_full_pack_energy"].is_null());
     assert_eq!(system["available_blocks"], 2);
     let info = client.fetch(DataKind::SiteInfo).await.expect("site info");
     assert!(info["max_system_energy_kWh"].as_f64().expect("n") > 0.0);
-    let name = client.fetch(DataKind::SiteName).await.expect("name");
-    assert_eq!(name["site_name"], "My Home");
-    let vitals = client.fetch(DataKind::Vitals).await.expect("vitals");
-    assert!(vitals.get("STSTSM--1232100-00-E--TG123456789ABC").is_some());
     assert!(matches!(
         client.fetch(DataKind::Powerwalls).await,
         Err(GatewayError::Unsupported { .. })
@@ -294,19 +249,7 @@ async fn writes_reach_the_model_and_read_back() {
         result["set_operation"]["result"]["response"]["message"],
         "Updated"
     );
-    let reading = sim.reading();
-    assert!(
-        close(reading.reserve_raw_pct, 52.5),
-        "{}",
-        reading.reserve_raw_pct
-    );
-    assert_eq!(reading.real_mode, "autonomous");
-    let operation = client.fetch(DataKind::Operation).await.expect("read-back");
-    assert_eq!(operation["real_mode"], "autonomous");
-    assert!(close(
-        operation["backup_reserve_percent"].as_f64().expect("n"),
-        52.5
-    ));
+    assert_operation_written(client.as_ref(), &sim, "autonomous").await;
     // Only the field given is sent.
     let mode_only = client
         .set_operation(None, Some(OperationMode::SelfConsumption))
