@@ -1,7 +1,6 @@
 //! `GatewayStatus` (server-api §2.8): one gateway's identity, data and link state, in the
 //! degradation view of §3.5.
 
-use powerwall_gateway::tedapi::convert::{self as facade, GridStatusKind};
 use powerwall_gateway::{AccessMode, DataKind, UpstreamStats};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
@@ -205,7 +204,6 @@ fn powerwall_data(view: &GatewayView<'_>, servable: &Servable, now: Instant) -> 
     let reserve = operation
         .and_then(|operation| operation.reserve_app_pct())
         .map(round2);
-    let grid_detail = servable.json(GridStatus);
     let mode = view.info.mode;
 
     let mut data = Map::new();
@@ -216,7 +214,12 @@ fn powerwall_data(view: &GatewayView<'_>, servable: &Servable, now: Instant) -> 
     data.insert("temps".into(), rendered("/temps"));
     data.insert(
         "grid_status".into(),
-        facade::grid_status(grid_detail, GridStatusKind::Text),
+        readings
+            .grid
+            .at(now, graceful)
+            .value
+            .and_then(|grid| grid.state.as_updown())
+            .map_or(Value::Null, Value::from),
     );
     data.insert("grid_status_detail".into(), raw(GridStatus));
     data.insert("reserve".into(), number(reserve));

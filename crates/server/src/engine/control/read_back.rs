@@ -110,13 +110,14 @@ pub(super) fn describe_observed(document: Option<&Value>) -> String {
     let Some(document) = document else {
         return "not observed".to_owned();
     };
-    let raw = document
-        .get("backup_reserve_percent")
-        .filter(|value| value.is_number())
-        .map_or_else(|| "unknown".to_owned(), Value::to_string);
-    let mode = document
-        .get("real_mode")
-        .and_then(Value::as_str)
+    let operation = powerwall_model::Operation::from_json(document).ok();
+    let raw = operation
+        .as_ref()
+        .and_then(|operation| operation.backup_reserve_raw_pct)
+        .map_or_else(|| "unknown".to_owned(), |raw| Value::from(raw).to_string());
+    let mode = operation
+        .as_ref()
+        .and_then(|operation| operation.real_mode.as_deref())
         .unwrap_or("unknown");
     format!("observed raw {raw}, mode {mode}")
 }
