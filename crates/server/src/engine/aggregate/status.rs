@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use super::{GatewayView, Servable, app_scale_clamped, epoch, number, round2};
-use crate::engine::render::{route_json, time_remaining};
+use crate::engine::render::route_json;
 use crate::engine::snapshot::{LinkHealth, LinkState};
 use crate::settings::Presentation;
 
@@ -58,6 +58,15 @@ fn link_error(view: &GatewayView<'_>) -> Option<String> {
             }
             .to_owned()
         })),
+    }
+}
+
+/// Hours the battery lasts at the current load (`get_time_remaining()`): remaining energy (Wh)
+/// over home load (W); `null` without both or without load.
+fn time_remaining_hours(remaining_wh: Option<f64>, load_w: Option<f64>) -> Value {
+    match (remaining_wh, load_w) {
+        (Some(remaining), Some(load)) if load > 0.0 => number(Some(remaining / load)),
+        _ => Value::Null,
     }
 }
 
@@ -178,7 +187,7 @@ fn connection_mode(mode: AccessMode) -> &'static str {
 /// `strings` ← vitals or `/api/solar_powerwall`; `alerts` ← vitals, grid status and
 /// `/api/solar_powerwall`; `freq` ← system status, vitals, grid status; `grid_status`,
 /// `grid_status_detail` ← grid status; `reserve`, `mode` ← operation; `soe_raw`, `soe` ← SOE;
-/// `system_status` ← system status; `time_remaining` ← system status and aggregates; `din`,
+/// `system_status` ← system status; `time_remaining` ← pack energy and load; `din`,
 /// `uptime`, `version`, `status` ← `/api/status`; `site_name` ← site name; `site_info`,
 /// `powerwalls`, `fan_speeds` ← their documents. `freshness` tells which are stale.
 fn powerwall_data(view: &GatewayView<'_>, servable: &Servable, now: Instant) -> Value {
@@ -225,7 +234,18 @@ fn powerwall_data(view: &GatewayView<'_>, servable: &Servable, now: Instant) -> 
     data.insert("reserve".into(), number(reserve));
     data.insert(
         "time_remaining".into(),
-        time_remaining(servable.json(SystemStatus), servable.json(Aggregates)),
+        time_remaining_hours(
+            readings
+                .system_status
+                .at(now, graceful)
+                .value
+                .and_then(|status| status.energy_remaining_wh),
+            readings
+                .aggregates
+                .at(now, graceful)
+                .value
+                .and_then(powerwall_model::Aggregates::load_w),
+        ),
     );
     data.insert("system_status".into(), raw(SystemStatus));
     data.insert("fan_speeds".into(), rendered("/fans"));

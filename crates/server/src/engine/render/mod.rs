@@ -26,7 +26,6 @@ use crate::json::{to_python_bytes, to_python_pretty_bytes};
 use crate::settings::Presentation;
 
 pub use power::aggregates;
-pub(crate) use power::time_remaining;
 
 /// A rendered body before it becomes bytes.
 #[derive(Debug, Clone, PartialEq)]
