@@ -18,6 +18,7 @@ pub mod poll;
 pub mod private_file;
 pub mod secret;
 pub mod select;
+pub mod single_flight;
 pub mod tedapi;
 pub mod tesla;
 

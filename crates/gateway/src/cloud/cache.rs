@@ -1,21 +1,22 @@
-//! Per-endpoint answer cache with single flight (gateway-protocols §5.4): concurrent callers of
-//! one endpoint share one upstream call; answers live for the endpoint's TTL. Failures are not
-//! cached (as the reference), but callers that waited on a failed call share its error instead of
-//! sending their own, so a failing cloud costs one request per round, not one per caller.
+//! Per-endpoint answer cache over the clients' one single-flight cache ([`crate::single_flight`];
+//! gateway-protocols §5.4): concurrent callers of one endpoint share one upstream call; answers
+//! live for the endpoint's TTL. Failures are not cached (as the reference), but callers that
+//! waited on a failed call share its error instead of sending their own, so a failing cloud costs
+//! one request per round, not one per caller.
 //!
 //! The cache is generic over its key: the Owner API client keys it by [`Endpoint`], the Fleet API
 //! client by request path.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::GatewayError;
+use crate::single_flight::{Keyed, Policy};
 
 /// The cached Owner API reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,69 +58,29 @@ impl From<crate::tesla::SiteDocument> for Endpoint {
     }
 }
 
-#[derive(Debug, Default)]
-struct SlotState {
-    value: Option<(Instant, Arc<Value>)>,
-    /// Outcome of the last finished call, shared with the callers that waited for it.
-    last: Option<(u64, Result<Arc<Value>, GatewayError>)>,
-    finished: u64,
-}
-
-#[derive(Debug, Default)]
-struct Slot {
-    flight: tokio::sync::Mutex<()>,
-    state: Mutex<SlotState>,
-}
-
-impl Slot {
-    fn lock(&self) -> MutexGuard<'_, SlotState> {
-        // Whole values are swapped in, so a poisoned lock still holds a consistent state.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-/// The cache of one cloud client, keyed by `K`.
+/// The cache of one cloud client, keyed by `K`: one [`crate::single_flight::Flight`] per key.
 #[derive(Debug)]
 pub(crate) struct AnswerCache<K = Endpoint> {
-    slots: Mutex<HashMap<K, Arc<Slot>>>,
+    flights: Keyed<K, Value>,
 }
 
 impl<K> Default for AnswerCache<K> {
     fn default() -> Self {
         Self {
-            slots: Mutex::new(HashMap::new()),
+            flights: Keyed::default(),
         }
     }
 }
 
 impl<K: Hash + Eq + Clone> AnswerCache<K> {
-    fn slot(&self, endpoint: K) -> Arc<Slot> {
-        let mut slots = self
-            .slots
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        Arc::clone(slots.entry(endpoint).or_default())
-    }
-
     /// Drops one endpoint's answer (after a write, or a site change).
     pub(crate) fn invalidate(&self, endpoint: K) {
-        self.slot(endpoint).lock().value = None;
+        self.flights.get(endpoint).invalidate();
     }
 
     /// Drops every answer.
     pub(crate) fn clear(&self) {
-        let slots: Vec<Arc<Slot>> = self
-            .slots
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .values()
-            .cloned()
-            .collect();
-        for slot in slots {
-            slot.lock().value = None;
-        }
+        self.flights.clear();
     }
 
     /// The fresh answer, or the outcome of one call shared by every concurrent caller. A caller
@@ -159,55 +120,13 @@ impl<K: Hash + Eq + Clone> AnswerCache<K> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Value, GatewayError>>,
     {
-        let slot = self.slot(endpoint);
-        if let Some(value) = fresh(&slot.lock(), now(), ttl) {
-            return Ok(value);
-        }
-        let seen = slot.lock().finished;
-        let Ok(_flight) = tokio::time::timeout(wait, slot.flight.lock()).await else {
-            let state = slot.lock();
-            return state
-                .value
-                .as_ref()
-                .map(|(_, value)| Arc::clone(value))
-                .ok_or_else(|| GatewayError::Timeout {
-                    target: target.to_owned(),
-                    timeout: wait,
-                });
+        let policy = Policy {
+            backdate,
+            ..Policy::new(ttl, wait, target)
         };
-        {
-            let state = slot.lock();
-            if let Some(value) = fresh(&state, now(), ttl) {
-                return Ok(value);
-            }
-            if let Some((finished, outcome)) = &state.last {
-                if *finished != seen {
-                    // Another caller finished a call while we waited: share its outcome.
-                    return match outcome {
-                        Ok(value) => Ok(Arc::clone(value)),
-                        Err(error) => Err(error.clone()),
-                    };
-                }
-            }
-        }
-        let outcome = fetch().await.map(Arc::new);
-        let mut state = slot.lock();
-        state.finished += 1;
-        let finished = state.finished;
-        match &outcome {
-            Ok(value) => {
-                let arrived = now();
-                let stamp = arrived.checked_sub(backdate).unwrap_or(arrived);
-                state.value = Some((stamp, Arc::clone(value)));
-                state.last = Some((finished, Ok(Arc::clone(value))));
-            }
-            Err(error) => state.last = Some((finished, Err(error.clone()))),
-        }
-        outcome
+        self.flights
+            .get(endpoint)
+            .get_or_fetch(now, policy, fetch)
+            .await
     }
-}
-
-fn fresh(state: &SlotState, now: Instant, ttl: Duration) -> Option<Arc<Value>> {
-    let (stamp, value) = state.value.as_ref()?;
-    (now.saturating_duration_since(*stamp) < ttl).then(|| Arc::clone(value))
 }

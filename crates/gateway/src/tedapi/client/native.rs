@@ -106,8 +106,7 @@ impl TedapiClient {
         let bound = self.config.timeout;
         let attempt = self.documents.native.get_or_fetch(
             || self.clock.now(),
-            ttl,
-            self.lock_wait(),
+            self.policy(ttl),
             || self.fetch_native(),
         );
         match tokio::time::timeout(bound, attempt).await {
