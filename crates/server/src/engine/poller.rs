@@ -589,3 +589,6 @@ fn epoch_now() -> u64 {
 #[cfg(test)]
 #[path = "poller_tests.rs"]
 mod tests;
+#[cfg(test)]
+#[path = "poller_timing_tests.rs"]
+mod timing_tests;
