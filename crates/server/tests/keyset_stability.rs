@@ -9,8 +9,8 @@
 //! scrapes the eight Telegraf URLs 100 times over more than two config-tier periods, and requires
 //! every scrape of a URL to have the key set and the per-key value types of the one before it.
 //!
-//! Hybrid mode is not covered: the server selects it only for the gateway Wi-Fi address
-//! `192.168.91.1`, which a loopback simulator cannot listen on.
+//! Hybrid mode is not covered: the server selects it only for the gateway's own Wi-Fi address
+//! (`powerwall_gateway::select::GATEWAY_WIFI_ADDRESS`), which a loopback simulator cannot take.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
