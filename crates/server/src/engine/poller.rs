@@ -280,9 +280,6 @@ impl Poller {
     /// tier still holds, after a write).
     async fn poll_once(&mut self, kinds: Vec<DataKind>, refresh: bool) -> PollOutcome {
         let started = Instant::now();
-        for kind in &kinds {
-            self.last_attempt.insert(*kind, started);
-        }
         let access = Arc::clone(&self.access);
         let answers = self
             .during(async move {
@@ -296,6 +293,11 @@ impl Poller {
             .await;
         let mut reached = false;
         for (kind, result) in answers {
+            // Only documents the gateway answered for count as attempted: those left out or
+            // failed with the link stay due, so slower tiers do not wait a period after an outage.
+            if !result.as_ref().is_err_and(is_link_failure) {
+                self.last_attempt.insert(kind, started);
+            }
             self.record_endpoint(kind, result.is_ok());
             match result {
                 Ok(json) => {

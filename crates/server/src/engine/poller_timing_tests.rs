@@ -360,3 +360,25 @@ async fn readings_go_fresh_then_stale_then_missing_while_the_link_stays_down() {
     assert_eq!(snapshot.readings.soe, Tracked::Missing);
     assert!(snapshot.rendered.get("/aggregates").is_none());
 }
+
+/// Documents a poll never got to (the link failed on its first request) stay due: after the
+/// outage the slower local paths are read at the first poll that reaches the gateway, not a
+/// whole tier period later.
+#[tokio::test(start_paused = true)]
+async fn documents_left_out_by_a_failed_poll_stay_due() {
+    let poller = start(AccessMode::Local, Some(unreachable()));
+    poller.until(1).await;
+    poller.fake.fail_with(None);
+    // Back-off after one failure: the next attempt is one period later.
+    poller.until(6).await;
+    let polls = poller.fake.polls();
+    assert_eq!(poller.fake.poll_times(), [0, 5]);
+    assert_eq!(polls[1].kinds, polls[0].kinds, "everything is still due");
+    assert!(polls[1].kinds.contains(&DataKind::SystemStatus));
+    assert!(
+        poller
+            .snapshot()
+            .documents
+            .contains_key(&DataKind::SystemStatus)
+    );
+}
