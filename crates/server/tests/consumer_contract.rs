@@ -18,34 +18,10 @@ use serde_json::Value;
 fn telegraf_fields(url: &str, body: &str) -> BTreeMap<String, f64> {
     let value: Value = serde_json::from_str(body)
         .unwrap_or_else(|err| panic!("{url}: Telegraf cannot parse the body ({err}): {body}"));
-    let mut fields = BTreeMap::new();
-    flatten("", &value, &mut fields);
-    fields
-}
-
-fn flatten(prefix: &str, value: &Value, fields: &mut BTreeMap<String, f64>) {
-    let join = |key: &str| {
-        if prefix.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{prefix}_{key}")
-        }
-    };
-    match value {
-        Value::Number(number) => {
-            if let Some(number) = number.as_f64() {
-                fields.insert(prefix.to_owned(), number);
-            }
-        }
-        Value::Object(map) => map
-            .iter()
-            .for_each(|(key, item)| flatten(&join(key), item, fields)),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .for_each(|(index, item)| flatten(&join(&index.to_string()), item, fields)),
-        Value::Null | Value::Bool(_) | Value::String(_) => {}
-    }
+    telegraf_leaves(&value)
+        .into_iter()
+        .filter_map(|(key, leaf)| Some((key, leaf.as_f64()?)))
+        .collect()
 }
 
 /// One scrape of every Telegraf URL: each must answer 200 with JSON.

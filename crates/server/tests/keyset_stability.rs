@@ -91,37 +91,13 @@ fn type_name(value: &Value) -> &'static str {
     }
 }
 
-/// Flattens like Telegraf's JSON parser: object keys joined with `_`, array items by index.
-/// An empty object or array stays a leaf, so `{}` turning into `{"a": 1}` shows as a change.
-fn flatten(prefix: &str, value: &Value, out: &mut Shape) {
-    let join = |key: &str| {
-        if prefix.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{prefix}_{key}")
-        }
-    };
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            for (key, item) in map {
-                flatten(&join(key), item, out);
-            }
-        }
-        Value::Array(items) if !items.is_empty() => {
-            for (index, item) in items.iter().enumerate() {
-                flatten(&join(&index.to_string()), item, out);
-            }
-        }
-        leaf => {
-            out.insert(prefix.to_owned(), type_name(leaf));
-        }
-    }
-}
-
+/// Flattened key → value type of a body, as Telegraf sees it; an empty object or array is a
+/// leaf, so `{}` turning into `{"a": 1}` shows as a change.
 fn shape(body: &Value) -> Shape {
-    let mut out = Shape::new();
-    flatten("", body, &mut out);
-    out
+    telegraf_leaves(body)
+        .into_iter()
+        .map(|(key, leaf)| (key, type_name(leaf)))
+        .collect()
 }
 
 /// What changed between two scrapes of one URL, as one line; `None` when nothing did.

@@ -2,6 +2,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use clap::Parser;
@@ -170,6 +171,39 @@ where
 /// Count of one `METHOD /path` in the simulator's request counter.
 pub fn count(counter: &Value, key: &str) -> u64 {
     counter["by_path"][key].as_u64().unwrap_or(0)
+}
+
+/// Flattens a body as Telegraf's JSON parser does: object keys joined with `_`, array items by
+/// index. Every leaf is kept with its value (an empty object or array is a leaf too); Telegraf
+/// itself writes only the numeric ones.
+pub fn telegraf_leaves(body: &Value) -> BTreeMap<String, &Value> {
+    fn walk<'a>(prefix: &str, value: &'a Value, out: &mut BTreeMap<String, &'a Value>) {
+        let join = |key: &str| {
+            if prefix.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{prefix}_{key}")
+            }
+        };
+        match value {
+            Value::Object(map) if !map.is_empty() => {
+                for (key, item) in map {
+                    walk(&join(key), item, out);
+                }
+            }
+            Value::Array(items) if !items.is_empty() => {
+                for (index, item) in items.iter().enumerate() {
+                    walk(&join(&index.to_string()), item, out);
+                }
+            }
+            leaf => {
+                out.insert(prefix.to_owned(), leaf);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk("", body, &mut out);
+    out
 }
 
 /// The URLs Powerwall-Dashboard's Telegraf `inputs.http` scrapes.
