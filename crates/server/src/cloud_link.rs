@@ -225,11 +225,6 @@ impl CloudLink {
         &self.reads
     }
 
-    /// An error's text for logs (the Tesla clients never put the account email in errors).
-    pub fn describe(&self, err: &GatewayError) -> String {
-        err.to_string()
-    }
-
     /// Whether grid charging is allowed, as Tesla reports it (cached `site_info`).
     pub async fn grid_charging(&self) -> Result<bool, GatewayError> {
         match &self.client {
@@ -267,7 +262,7 @@ impl CloudLink {
                 TeslaClient::Owner(_) => "Tesla cloud",
                 TeslaClient::Fleet(_) => "Fleet API",
             };
-            tracing::warn!("{api} connection failed: {}", self.describe(err));
+            tracing::warn!("{api} connection failed: {}", err);
         }
         self.note(&outcome);
         self.record().connected = outcome.is_ok();

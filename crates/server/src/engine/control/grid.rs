@@ -26,7 +26,6 @@ pub(super) async fn cloud_grid_charging(link: &CloudLink) -> Option<bool> {
             Some(allowed)
         }
         Err(err) => {
-            let err = link.describe(&err);
             tracing::debug!("cannot read grid charging from the cloud: {err}");
             None
         }
@@ -43,7 +42,6 @@ pub(super) async fn cloud_grid_export(link: &CloudLink) -> Option<String> {
             Some(rule.to_ascii_lowercase())
         }
         Err(err) => {
-            let err = link.describe(&err);
             tracing::debug!("cannot read the grid export rule from the cloud: {err}");
             None
         }

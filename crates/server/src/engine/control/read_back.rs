@@ -98,7 +98,6 @@ pub(super) async fn grid(link: &CloudLink, what: &str) -> ReadBack {
             }
         }
         (Err(err), _) | (_, Err(err)) => {
-            let err = link.describe(&err);
             tracing::warn!("Control Command: {what}: cannot read the grid settings back: {err}");
             ReadBack::Unavailable
         }

@@ -91,7 +91,6 @@ pub async fn cloud(state: &AppState, path: &str) -> Response {
             framing::json(crate::json::to_python_bytes(document.as_ref()))
         }
         Err(err) => {
-            let err = link.describe(&err);
             tracing::debug!("{path}: the cloud did not answer: {err}");
             state.stats().count_no_data();
             framing::null()
