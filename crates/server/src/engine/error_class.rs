@@ -1,5 +1,6 @@
-//! How the poller reads a gateway error: does it say the link is down, did it reach the gateway,
-//! and how is it logged (proxy-api §8.2, §8.5, §15.31).
+//! How the poller reports a gateway error: did it reach the gateway, and how is it logged
+//! (proxy-api §8.2, §8.5, §15.31). Whether the link is down is the gateway crate's own
+//! classification (`GatewayError::is_link_failure`), shared with the clients' polls.
 
 use powerwall_gateway::GatewayError;
 
@@ -24,7 +25,7 @@ pub(super) fn classify(err: &GatewayError) -> ErrorKind {
         GatewayError::Unreachable { .. } => ErrorKind::Network("ConnectionError"),
         GatewayError::Timeout { .. } => ErrorKind::Network("Timeout"),
         GatewayError::Status { status, .. } if *status >= 500 => ErrorKind::Network("HTTPError"),
-        _ if is_link_failure(err) => ErrorKind::Problem,
+        _ if err.is_link_failure() => ErrorKind::Problem,
         _ => ErrorKind::Document,
     }
 }
@@ -42,10 +43,4 @@ pub(super) fn is_upstream_failure(err: &GatewayError) -> bool {
         GatewayError::Status { status, .. } => *status >= 500,
         _ => false,
     }
-}
-
-/// Errors that say the gateway as a whole is unavailable, as opposed to one document (the
-/// gateway client's own classification, so the poll and the poller agree).
-pub(super) fn is_link_failure(err: &GatewayError) -> bool {
-    err.is_link_failure()
 }

@@ -15,7 +15,7 @@ use powerwall_gateway::{
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use super::error_class::{ErrorKind, classify, is_link_failure, is_upstream_failure};
+use super::error_class::{ErrorKind, classify, is_upstream_failure};
 use super::fallback::{FallbackEvent, FallbackState, FallbackView, ProbeOutcome};
 use super::health::{EndpointTable, HealthTransition};
 use super::log_limit::NetworkErrorLog;
@@ -295,7 +295,7 @@ impl Poller {
         for (kind, result) in answers {
             // Only documents the gateway answered for count as attempted: those left out or
             // failed with the link stay due, so slower tiers do not wait a period after an outage.
-            if !result.as_ref().is_err_and(is_link_failure) {
+            if !result.as_ref().is_err_and(GatewayError::is_link_failure) {
                 self.last_attempt.insert(kind, started);
             }
             self.record_endpoint(kind, result.is_ok());
@@ -304,7 +304,7 @@ impl Poller {
                     reached = true;
                     self.record_success(kind, json);
                 }
-                Err(err) if is_link_failure(&err) => {
+                Err(err) if err.is_link_failure() => {
                     // Nothing else was read this poll: every held document stops being refreshed.
                     self.failing.extend(self.documents.keys().copied());
                     self.failing.insert(kind);
@@ -424,7 +424,7 @@ impl Poller {
                 }
             }
         }
-        if is_link_failure(err) {
+        if err.is_link_failure() {
             self.record_link_failure(err);
         }
     }

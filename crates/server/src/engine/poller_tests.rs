@@ -17,7 +17,7 @@ fn failures_are_classified() {
         path: "/api/x".into(),
         status: 502,
     };
-    assert!(is_upstream_failure(&busy) && !is_link_failure(&busy));
+    assert!(is_upstream_failure(&busy) && !busy.is_link_failure());
     let missing = GatewayError::Status {
         path: "/api/x".into(),
         status: 404,
